@@ -1,0 +1,70 @@
+//! # tokengate
+//!
+//! JWT-based stateless authentication for [axum](https://docs.rs/axum) services whose clients are
+//! single-page and mobile apps: keys that cannot be misused, an [`Issuer`] that mints tokens, a
+//! [`Verifier`] that checks them with RFC 8725 defaults.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use tokengate::{Algorithm, Claims, Grant, Issuer, Key, KeyRing, Verifier};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+//! // One key ring, shared by the issuer and the verifier.
+//! let key = Key::from_secret(Algorithm::HS256, b"an-example-secret-of-32-bytes!!!")?;
+//! let ring = KeyRing::new(key)?;
+//! let issuer = Issuer::builder(ring.clone()).issuer("https://auth.example").audience("api").build()?;
+//! let verifier = Verifier::builder(ring).issuer("https://auth.example").audience("api").build()?;
+//!
+//! let access = issuer.issue_access(&Grant::new("alice").role("admin"))?;
+//! let claims: Claims = verifier.verify(&access.token).await?;
+//! assert_eq!(claims.sub, "alice");
+//! assert!(claims.has_role("admin"));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Security model
+//!
+//! - **The key decides the algorithm.** Every [`Key`] is bound to one [`Algorithm`]; a token's
+//!   `alg` header must equal it. `alg: none` is refused in every spelling, and an RSA public key can
+//!   never be used as an HMAC secret.
+//! - **Weak material is refused at start-up**: HMAC secrets shorter than the hash (32/48/64 bytes),
+//!   RSA under 2048 bits, empty or missing variables — with an error naming the setting.
+//! - **Tokens are typed.** Access tokens carry `typ: at+jwt`, refresh tokens `typ: refresh+jwt`; a
+//!   verifier expecting one refuses the other.
+//! - **Claims are strict.** `exp`, `iss`, `aud` and `sub` are required; `iss`/`aud` match exactly;
+//!   `exp`/`nbf`/`iat` are checked with a 30-second leeway; a wrongly typed registered claim or a
+//!   duplicate member makes the token invalid; unknown `crit` headers are refused; embedded
+//!   `jwk`/`jku`/`x5u` are never trusted or fetched; tokens over 8 KiB are refused unread.
+//! - **Nothing secret is printed.** `Debug` of keys and issued tokens is redacted; error texts never
+//!   contain tokens, claim values or keys.
+//! - **Revocation fails closed.** With a revocation hook, [`Verifier::verify`] refuses a token
+//!   whose revocation state cannot be known.
+//!
+//! The crypto is aws-lc (through `aws-lc-rs`, the backend `jsonwebtoken` is built with here),
+//! selected at compile time: there is no runtime provider to forget to install.
+
+mod claims;
+mod clock;
+mod error;
+mod issue;
+mod keys;
+mod verify;
+
+pub use claims::{Claims, NoExtra};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, TokenPart};
+pub use issue::{
+    DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
+};
+pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
+pub use verify::{
+    BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,
+    TokenRef, Verifier, VerifierBuilder,
+};
+
+/// The JWK types used by [`KeyRing::jwks`] and [`Key::from_jwk`] (re-exported from
+/// `jsonwebtoken`).
+pub mod jwk {
+    pub use jsonwebtoken::jwk::{Jwk, JwkSet};
+}

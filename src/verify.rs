@@ -1,0 +1,542 @@
+//! Checking tokens.
+//!
+//! [`Verifier`] applies the RFC 8725 (JWT Best Current Practices) checks in this order, failing on
+//! the first problem with its own [`Error`] variant:
+//!
+//! 1. size: at most `max_token_size` bytes (default 8 KiB) before anything is decoded;
+//! 2. shape: three base64url segments (no padding, canonical encoding);
+//! 3. header: one JSON object without duplicate members; `alg: none` in any spelling refused;
+//!    `crit` refused (no extension is understood); `typ` must name the expected [`TokenKind`];
+//!    embedded `jwk`, `jku`, `x5u`, `x5c` are never used;
+//! 4. key: chosen by `kid` in the key ring (no `kid`: only when the ring holds exactly one key);
+//!    the header's `alg` must be the key's one algorithm;
+//! 5. signature: checked before any claim is read;
+//! 6. claims: well-typed; `exp` required and in the future, `nbf` and `iat` not in the future,
+//!    each within the leeway (default 30 s); `iss` and `aud` required and matched exactly; `sub`
+//!    required;
+//! 7. revocation (only [`Verifier::verify`]): the hook answers for the token's `jti`, session and
+//!    subject; when it cannot answer, verification fails closed.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::claims::{self, Claims};
+use crate::clock::{self, Clock};
+use crate::error::TokenPart;
+use crate::issue::TokenKind;
+use crate::keys::{Algorithm, Key, KeyRing};
+use crate::Error;
+
+/// Default clock-skew leeway for `exp`, `nbf` and `iat`: 30 seconds.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Largest leeway a verifier accepts: 5 minutes.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// Default maximum token size: 8 KiB, well above a token with a few dozen roles.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+
+/// A boxed error from a revocation backend.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The future a [`Revocation`] hook returns.
+pub type RevocationFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxError>> + Send + 'a>>;
+
+/// What a revocation hook is asked about: the parts of a verified token that can be revoked.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRef<'a> {
+    /// The token's kind.
+    pub kind: &'a TokenKind,
+    /// `jti` (always present when a hook is configured).
+    pub jti: &'a str,
+    /// `sub`.
+    pub sub: &'a str,
+    /// `sid`, the session (refresh family), if any.
+    pub sid: Option<&'a str>,
+    /// `iat` (always present when a hook is configured): compared with the subject's
+    /// "tokens issued before T are invalid" cut-off.
+    pub iat: i64,
+    /// `exp`.
+    pub exp: i64,
+}
+
+/// Answers "was this token revoked?" for [`Verifier::verify`]. The stores implement it.
+///
+/// Return `Ok(true)` for revoked, `Ok(false)` for not revoked, `Err` when the answer is unknown
+/// (the verifier then fails closed with [`Error::RevocationUnavailable`]).
+pub trait Revocation: Send + Sync + fmt::Debug + 'static {
+    /// Whether `token` was revoked.
+    fn is_revoked<'a>(&'a self, token: TokenRef<'a>) -> RevocationFuture<'a>;
+}
+
+/// Checks tokens against a key ring; see the [module docs](self) for every check and its order.
+///
+/// ```
+/// use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, Verifier};
+/// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[1u8; 32])?)?;
+/// let verifier = Verifier::builder(ring.clone()).issuer("me").audience("api").build()?;
+/// let issuer = Issuer::builder(ring).issuer("me").audience("api").build()?;
+///
+/// let refresh = issuer.issue_refresh(&Grant::new("bob"))?;
+/// // A refresh token is not an access token.
+/// let err = verifier.verify_stateless::<tokengate::NoExtra>(&refresh.token).unwrap_err();
+/// assert!(matches!(err, Error::WrongTokenType));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ring: Arc<KeyRing>,
+    /// The ring's only key, used for tokens without `kid`.
+    only_key: Option<Arc<Key>>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: i64,
+    max_token_size: usize,
+    clock: Arc<dyn Clock>,
+    revocation: Option<Arc<dyn Revocation>>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Verifier")
+            .field("kids", &i.ring.keys().map(|k| k.kid()).collect::<Vec<_>>())
+            .field("issuers", &i.issuers)
+            .field("audiences", &i.audiences)
+            .field("leeway", &i.leeway)
+            .field("max_token_size", &i.max_token_size)
+            .field("revocation", &i.revocation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Verifier`]. `issuer` and `audience` are required.
+#[derive(Debug)]
+#[must_use]
+pub struct VerifierBuilder {
+    ring: Arc<KeyRing>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: Duration,
+    max_token_size: usize,
+    require_kid: bool,
+    clock: Option<Arc<dyn Clock>>,
+    revocation: Option<Arc<dyn Revocation>>,
+}
+
+impl VerifierBuilder {
+    /// An accepted `iss` (required; call again to accept several). Matched exactly.
+    pub fn issuer(mut self, iss: impl Into<String>) -> Self {
+        self.issuers.push(iss.into());
+        self
+    }
+
+    /// An accepted `aud` (required; call again to accept several). A token passes when its `aud`
+    /// (a string or an array) contains one of them, matched exactly.
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audiences.push(aud.into());
+        self
+    }
+
+    /// Clock-skew leeway for `exp`, `nbf` and `iat`; default [`DEFAULT_LEEWAY`] (30 s), at most
+    /// [`MAX_LEEWAY`] (5 min).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Largest token accepted, in bytes; default [`DEFAULT_MAX_TOKEN_SIZE`] (8 KiB).
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_token_size = bytes;
+        self
+    }
+
+    /// Refuse tokens without `kid` even when the ring holds a single key. Default: off (a token
+    /// without `kid` is checked against the only key, with that key's algorithm).
+    pub fn require_kid(mut self, require: bool) -> Self {
+        self.require_kid = require;
+        self
+    }
+
+    /// The clock for `exp`/`nbf`/`iat`; default the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// The revocation hook [`Verifier::verify`] consults. With a hook, tokens must carry `jti` and
+    /// `iat`. Default: none.
+    pub fn revocation(mut self, hook: Arc<dyn Revocation>) -> Self {
+        self.revocation = Some(hook);
+        self
+    }
+
+    /// Builds the verifier.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting: no `issuer`, no `audience`, an empty value, a leeway
+    /// over 5 minutes, a `max_token_size` under 256 bytes, or an empty key ring.
+    pub fn build(self) -> Result<Verifier, Error> {
+        if self.issuers.is_empty() || self.issuers.iter().any(String::is_empty) {
+            return Err(Error::Config("issuer: at least one non-empty accepted `iss` is required".into()));
+        }
+        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+            return Err(Error::Config(
+                "audience: at least one non-empty accepted `aud` is required".into(),
+            ));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::Config("leeway: at most 300 seconds".into()));
+        }
+        if self.max_token_size < 256 {
+            return Err(Error::Config("max_token_size: at least 256 bytes".into()));
+        }
+        if self.ring.is_empty() {
+            return Err(Error::Config("key ring: no keys to verify with".into()));
+        }
+        let only_key = match (self.require_kid, self.ring.len()) {
+            (false, 1) => self.ring.keys().next().cloned(),
+            _ => None,
+        };
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                only_key,
+                ring: self.ring,
+                issuers: self.issuers,
+                audiences: self.audiences,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(300),
+                max_token_size: self.max_token_size,
+                clock: self.clock.unwrap_or_else(clock::system),
+                revocation: self.revocation,
+            }),
+        })
+    }
+}
+
+impl Verifier {
+    /// Starts building a verifier over `ring`.
+    pub fn builder(ring: impl Into<Arc<KeyRing>>) -> VerifierBuilder {
+        VerifierBuilder {
+            ring: ring.into(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+            max_token_size: DEFAULT_MAX_TOKEN_SIZE,
+            require_kid: false,
+            clock: None,
+            revocation: None,
+        }
+    }
+
+    /// Verifies an access token: every check, including the revocation hook.
+    ///
+    /// # Errors
+    /// The [`Error`] variant of the first failed check.
+    pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, Error> {
+        self.verify_as(token, &TokenKind::Access).await
+    }
+
+    /// Verifies a token of the given kind: every check, including the revocation hook.
+    ///
+    /// # Errors
+    /// The [`Error`] variant of the first failed check.
+    pub async fn verify_as<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        kind: &TokenKind,
+    ) -> Result<Claims<T>, Error> {
+        let claims = self.verify_stateless_as(token, kind)?;
+        self.check_revocation(kind, &claims).await?;
+        Ok(claims)
+    }
+
+    /// Asks the revocation hook (if any) about already verified claims.
+    ///
+    /// # Errors
+    /// [`Error::Revoked`], or [`Error::RevocationUnavailable`] when the hook cannot answer.
+    pub async fn check_revocation<T>(&self, kind: &TokenKind, claims: &Claims<T>) -> Result<(), Error> {
+        let Some(hook) = &self.inner.revocation else {
+            return Ok(());
+        };
+        let (Some(jti), Some(iat)) = (claims.jti.as_deref(), claims.iat) else {
+            // Unreachable after verify_stateless (it requires both when a hook is set); fail closed.
+            return Err(Error::MissingClaim("jti"));
+        };
+        let token = TokenRef { kind, jti, sub: &claims.sub, sid: claims.sid.as_deref(), iat, exp: claims.exp };
+        match hook.is_revoked(token).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(Error::Revoked),
+            Err(e) => Err(Error::RevocationUnavailable(e)),
+        }
+    }
+
+    /// Verifies an access token without consulting the revocation hook: every stateless check
+    /// (shape, header, key, signature, claims, times, issuer, audience).
+    ///
+    /// # Errors
+    /// The [`Error`] variant of the first failed check.
+    pub fn verify_stateless<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, Error> {
+        self.verify_stateless_as(token, &TokenKind::Access)
+    }
+
+    /// [`Verifier::verify_stateless`] for a token of the given kind.
+    ///
+    /// # Errors
+    /// The [`Error`] variant of the first failed check.
+    pub fn verify_stateless_as<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        kind: &TokenKind,
+    ) -> Result<Claims<T>, Error> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_size {
+            return Err(Error::TokenTooLarge { max: inner.max_token_size });
+        }
+        let (signing_input, header_b64, payload_b64, signature_b64) = split(token)?;
+
+        // Header: decoded on the stack, parsed borrowing from it.
+        let mut header_buf = [0u8; 1024];
+        let header_len = decode_into(header_b64, &mut header_buf, TokenPart::Header)?;
+        let header = parse_header(&header_buf[..header_len])?;
+
+        let alg = match header.alg.as_deref() {
+            None => return Err(Error::UnsupportedAlgorithm),
+            Some(a) if a.eq_ignore_ascii_case("none") => return Err(Error::AlgorithmNone),
+            Some(a) => a.parse::<Algorithm>().map_err(|_| Error::UnsupportedAlgorithm)?,
+        };
+        if header.crit {
+            return Err(Error::UnsupportedCritical);
+        }
+        match header.typ.as_deref() {
+            Some(typ) if kind.matches_typ(typ) => {}
+            _ => return Err(Error::WrongTokenType),
+        }
+        let key = match header.kid.as_deref() {
+            Some(kid) => inner.ring.get(kid).ok_or(Error::UnknownKeyId)?,
+            None => inner.only_key.as_ref().ok_or(Error::MissingKeyId)?,
+        };
+        if key.algorithm() != alg {
+            return Err(Error::AlgorithmMismatch);
+        }
+
+        // Signature, before any claim is looked at.
+        if signature_b64.is_empty() {
+            return Err(Error::InvalidSignature);
+        }
+        let mut sig_buf = [0u8; 1024];
+        let sig_len = decode_into(signature_b64, &mut sig_buf, TokenPart::Signature)?;
+        if !key.verify(signing_input.as_bytes(), &sig_buf[..sig_len]) {
+            return Err(Error::InvalidSignature);
+        }
+
+        // Claims.
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| Error::InvalidBase64(TokenPart::Claims))?;
+        let claims = claims::parse::<T>(&payload)?;
+        self.check_claims(&claims)?;
+        Ok(claims)
+    }
+
+    fn check_claims<T>(&self, claims: &Claims<T>) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let leeway = inner.leeway;
+        if now >= claims.exp.saturating_add(leeway) {
+            return Err(Error::Expired);
+        }
+        if let Some(nbf) = claims.nbf
+            && now < nbf.saturating_sub(leeway)
+        {
+            return Err(Error::NotYetValid);
+        }
+        if let Some(iat) = claims.iat
+            && iat > now.saturating_add(leeway)
+        {
+            return Err(Error::IssuedInFuture);
+        }
+        if !inner.issuers.contains(&claims.iss) {
+            return Err(Error::InvalidIssuer);
+        }
+        if !claims.aud.iter().any(|a| inner.audiences.contains(a)) {
+            return Err(Error::InvalidAudience);
+        }
+        if inner.revocation.is_some() {
+            if claims.jti.is_none() {
+                return Err(Error::MissingClaim("jti"));
+            }
+            if claims.iat.is_none() {
+                return Err(Error::MissingClaim("iat"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The key ring.
+    #[must_use]
+    pub fn key_ring(&self) -> &Arc<KeyRing> {
+        &self.inner.ring
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The revocation hook, if any.
+    #[must_use]
+    pub fn revocation(&self) -> Option<&Arc<dyn Revocation>> {
+        self.inner.revocation.as_ref()
+    }
+}
+
+/// Splits a compact JWS into (signing input, header, payload, signature).
+fn split(token: &str) -> Result<(&str, &str, &str, &str), Error> {
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::Malformed)?;
+    let (header, payload) = signing_input.split_once('.').ok_or(Error::Malformed)?;
+    if header.is_empty() || payload.is_empty() || payload.contains('.') {
+        return Err(Error::Malformed);
+    }
+    Ok((signing_input, header, payload, signature))
+}
+
+/// Decodes unpadded, canonical base64url into `buf`.
+fn decode_into(b64: &str, buf: &mut [u8], part: TokenPart) -> Result<usize, Error> {
+    // Refuse before decoding what could not fit (also bounds the work).
+    if b64.len() / 4 * 3 + 3 > buf.len() {
+        return Err(match part {
+            TokenPart::Signature => Error::InvalidSignature,
+            _ => Error::InvalidJson(part),
+        });
+    }
+    URL_SAFE_NO_PAD
+        .decode_slice(b64, buf)
+        .map_err(|_| Error::InvalidBase64(part))
+}
+
+/// The header members the verifier looks at.
+struct Header<'a> {
+    alg: Option<Cow<'a, str>>,
+    typ: Option<Cow<'a, str>>,
+    kid: Option<Cow<'a, str>>,
+    crit: bool,
+}
+
+fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let header = de
+        .deserialize_map(HeaderVisitor)
+        .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+    de.end().map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+    header
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Result<Header<'de>, Error>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut header = Header { alg: None, typ: None, kid: None, crit: false };
+        let mut names: Vec<Cow<'de, str>> = Vec::with_capacity(4);
+        let mut duplicate = false;
+        while let Some(HeaderName(name)) = map.next_key::<HeaderName<'de>>()? {
+            if names.contains(&name) {
+                duplicate = true;
+            }
+            match &*name {
+                "alg" => header.alg = Some(map.next_value::<StrValue<'de>>()?.0),
+                "typ" => header.typ = Some(map.next_value::<StrValue<'de>>()?.0),
+                "kid" => header.kid = Some(map.next_value::<StrValue<'de>>()?.0),
+                "crit" => {
+                    map.next_value::<IgnoredAny>()?;
+                    header.crit = true;
+                }
+                // jwk, jku, x5u, x5c, x5t, cty and the rest are never used.
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            names.push(name);
+        }
+        Ok(if duplicate { Err(Error::DuplicateMember(TokenPart::Header)) } else { Ok(header) })
+    }
+}
+
+struct HeaderName<'de>(Cow<'de, str>);
+struct StrValue<'de>(Cow<'de, str>);
+
+struct CowVisitor<'de>(PhantomData<&'de ()>);
+
+impl<'de> Visitor<'de> for CowVisitor<'de> {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for HeaderName<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(CowVisitor(PhantomData)).map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for StrValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(CowVisitor(PhantomData)).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_parsing() {
+        let h = parse_header(br#"{"alg":"HS256","typ":"at+jwt","kid":"k","x5u":"http://evil"}"#).unwrap();
+        assert_eq!(h.alg.as_deref(), Some("HS256"));
+        assert_eq!(h.kid.as_deref(), Some("k"));
+        assert!(!h.crit);
+        assert!(matches!(
+            parse_header(br#"{"alg":"HS256","\u0061lg":"none"}"#),
+            Err(Error::DuplicateMember(TokenPart::Header))
+        ));
+        assert!(matches!(parse_header(br#"{"alg":5}"#), Err(Error::InvalidJson(TokenPart::Header))));
+        assert!(matches!(parse_header(b"[]"), Err(Error::InvalidJson(TokenPart::Header))));
+    }
+
+    #[test]
+    fn split_shapes() {
+        assert!(split("a.b.c").is_ok());
+        assert!(split("a.b.").is_ok());
+        for bad in ["", "a", "a.b", ".b.c", "a..c", "a.b.c.d"] {
+            assert!(matches!(split(bad), Err(Error::Malformed)), "{bad}");
+        }
+    }
+}
