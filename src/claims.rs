@@ -9,13 +9,15 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, IgnoredAny, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::error::TokenPart;
 use crate::Error;
+use crate::error::TokenPart;
 
 /// The claims of a verified token.
 ///
@@ -158,7 +160,11 @@ impl<'de> Visitor<'de> for LenientVisitor<i64> {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         #[allow(clippy::cast_possible_truncation)] // range checked just before
         let ok = v.is_finite() && (0.0..9.0e15).contains(&v);
-        Ok(if ok { Lenient::Ok(v.trunc() as i64) } else { Lenient::Bad })
+        Ok(if ok {
+            Lenient::Ok(v.trunc() as i64)
+        } else {
+            Lenient::Bad
+        })
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
         Ok(Lenient::Bad)
@@ -208,7 +214,10 @@ impl<'de> Visitor<'de> for LenientVisitor<StringList> {
         f.write_str("a string or an array of strings")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Lenient::Ok(StringList { items: vec![v.to_owned()], was_single: true }))
+        Ok(Lenient::Ok(StringList {
+            items: vec![v.to_owned()],
+            was_single: true,
+        }))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(16));
@@ -219,7 +228,14 @@ impl<'de> Visitor<'de> for LenientVisitor<StringList> {
                 _ => bad = true,
             }
         }
-        Ok(if bad { Lenient::Bad } else { Lenient::Ok(StringList { items, was_single: false }) })
+        Ok(if bad {
+            Lenient::Bad
+        } else {
+            Lenient::Ok(StringList {
+                items,
+                was_single: false,
+            })
+        })
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
         Ok(Lenient::Bad)
@@ -373,7 +389,10 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
                         match value {
                             Lenient::Ok(s) => merge(
                                 &mut permissions,
-                                s.split(' ').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                                s.split(' ')
+                                    .filter(|p| !p.is_empty())
+                                    .map(str::to_owned)
+                                    .collect(),
                             ),
                             Lenient::Bad => {
                                 problem.get_or_insert(Error::InvalidClaim("scope"));
@@ -448,7 +467,8 @@ pub(crate) fn parse<T: DeserializeOwned>(json: &[u8]) -> Result<Claims<T>, Error
     let parsed = de
         .deserialize_map(ClaimsVisitor::<T>(PhantomData))
         .map_err(|_| Error::InvalidJson(TokenPart::Claims))?;
-    de.end().map_err(|_| Error::InvalidJson(TokenPart::Claims))?;
+    de.end()
+        .map_err(|_| Error::InvalidJson(TokenPart::Claims))?;
     parsed
 }
 
@@ -481,14 +501,26 @@ mod tests {
             (r#"{"iss":"i","sub":"s","aud":"a","exp":[10]}"#, "exp"),
             (r#"{"iss":"i","sub":"s","aud":"a","exp":true}"#, "exp"),
             (r#"{"iss":"i","sub":"s","aud":"a","exp":1e300}"#, "exp"),
-            (r#"{"iss":"i","sub":"s","aud":"a","exp":10,"nbf":"1"}"#, "nbf"),
-            (r#"{"iss":"i","sub":"s","aud":"a","exp":10,"iat":{}}"#, "iat"),
+            (
+                r#"{"iss":"i","sub":"s","aud":"a","exp":10,"nbf":"1"}"#,
+                "nbf",
+            ),
+            (
+                r#"{"iss":"i","sub":"s","aud":"a","exp":10,"iat":{}}"#,
+                "iat",
+            ),
             (r#"{"iss":"i","sub":"s","aud":5,"exp":10}"#, "aud"),
             (r#"{"iss":"i","sub":"s","aud":["a",5],"exp":10}"#, "aud"),
             (r#"{"iss":7,"sub":"s","aud":"a","exp":10}"#, "iss"),
             (r#"{"iss":"i","sub":null,"aud":"a","exp":10}"#, "sub"),
-            (r#"{"iss":"i","sub":"s","aud":"a","exp":10,"roles":"admin"}"#, "roles"),
-            (r#"{"iss":"i","sub":"s","aud":"a","exp":10,"scope":["a"]}"#, "scope"),
+            (
+                r#"{"iss":"i","sub":"s","aud":"a","exp":10,"roles":"admin"}"#,
+                "roles",
+            ),
+            (
+                r#"{"iss":"i","sub":"s","aud":"a","exp":10,"scope":["a"]}"#,
+                "scope",
+            ),
         ] {
             assert!(
                 matches!(p(json), Err(Error::InvalidClaim(c)) if c == claim),
@@ -500,10 +532,22 @@ mod tests {
 
     #[test]
     fn missing_required_claims() {
-        assert!(matches!(p(r#"{"iss":"i","sub":"s","aud":"a"}"#), Err(Error::MissingClaim("exp"))));
-        assert!(matches!(p(r#"{"sub":"s","aud":"a","exp":1}"#), Err(Error::MissingClaim("iss"))));
-        assert!(matches!(p(r#"{"iss":"i","sub":"s","exp":1}"#), Err(Error::MissingClaim("aud"))));
-        assert!(matches!(p(r#"{"iss":"i","aud":"a","exp":1}"#), Err(Error::MissingClaim("sub"))));
+        assert!(matches!(
+            p(r#"{"iss":"i","sub":"s","aud":"a"}"#),
+            Err(Error::MissingClaim("exp"))
+        ));
+        assert!(matches!(
+            p(r#"{"sub":"s","aud":"a","exp":1}"#),
+            Err(Error::MissingClaim("iss"))
+        ));
+        assert!(matches!(
+            p(r#"{"iss":"i","sub":"s","exp":1}"#),
+            Err(Error::MissingClaim("aud"))
+        ));
+        assert!(matches!(
+            p(r#"{"iss":"i","aud":"a","exp":1}"#),
+            Err(Error::MissingClaim("sub"))
+        ));
     }
 
     #[test]
@@ -514,14 +558,20 @@ mod tests {
             format!(r#"{{{BASE},"x":1,"x":2}}"#),
             format!(r#"{{{BASE},"roles":[],"roles":["admin"]}}"#),
         ] {
-            assert!(matches!(p(&json), Err(Error::DuplicateMember(TokenPart::Claims))), "{json}");
+            assert!(
+                matches!(p(&json), Err(Error::DuplicateMember(TokenPart::Claims))),
+                "{json}"
+            );
         }
     }
 
     #[test]
     fn not_an_object() {
         for json in ["[]", "1", "", "{", r#"{"exp":1} x"#, "null"] {
-            assert!(matches!(p(json), Err(Error::InvalidJson(TokenPart::Claims))), "{json}");
+            assert!(
+                matches!(p(json), Err(Error::InvalidJson(TokenPart::Claims))),
+                "{json}"
+            );
         }
     }
 
@@ -533,11 +583,15 @@ mod tests {
             #[serde(default)]
             level: u8,
         }
-        let c = parse::<Extra>(format!(r#"{{{BASE},"tenant":"acme","level":3}}"#).as_bytes()).unwrap();
+        let c =
+            parse::<Extra>(format!(r#"{{{BASE},"tenant":"acme","level":3}}"#).as_bytes()).unwrap();
         assert_eq!(c.extra.tenant, "acme");
         assert_eq!(c.extra.level, 3);
         let missing = parse::<Extra>(format!("{{{BASE}}}").as_bytes());
-        assert!(matches!(missing, Err(Error::InvalidJson(TokenPart::Claims))));
+        assert!(matches!(
+            missing,
+            Err(Error::InvalidJson(TokenPart::Claims))
+        ));
     }
 
     #[test]

@@ -9,10 +9,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
+use crate::Error;
 use crate::claims::NoExtra;
 use crate::clock::{self, Clock};
 use crate::keys::{Key, KeyRing};
-use crate::Error;
 
 /// What a token is for. Each kind has its own `typ` header, and a verifier expecting one kind
 /// refuses every other, so a refresh token can never be used as an access token (RFC 8725 §3.11).
@@ -297,7 +297,13 @@ impl Issuer {
             extra: &grant.extra,
         };
         let token = sign_compact(key, kind.typ(), &claims)?;
-        Ok(Issued { token, kind, jti, issued_at: now, expires_at: exp })
+        Ok(Issued {
+            token,
+            kind,
+            jti,
+            issued_at: now,
+            expires_at: exp,
+        })
     }
 
     /// The issuer (`iss`) this issuer writes.
@@ -373,10 +379,14 @@ impl IssuerBuilder {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Error::Config("issuer: an `iss` value is required".into()))?;
         if self.aud.is_empty() || self.aud.iter().any(String::is_empty) {
-            return Err(Error::Config("audience: at least one non-empty `aud` is required".into()));
+            return Err(Error::Config(
+                "audience: at least one non-empty `aud` is required".into(),
+            ));
         }
         if self.access_ttl.is_zero() || self.refresh_ttl.is_zero() {
-            return Err(Error::Config("access_ttl/refresh_ttl: must be greater than zero".into()));
+            return Err(Error::Config(
+                "access_ttl/refresh_ttl: must be greater than zero".into(),
+            ));
         }
         if self.ring.signing_key().is_none() {
             return Err(Error::NoSigningKey);
@@ -438,13 +448,26 @@ struct Header<'a> {
     kid: &'a str,
 }
 
+/// The base64url JOSE header tokens signed by `key` with this `typ` carry.
+pub(crate) fn header_b64(key: &Key, typ: &str) -> Result<String, Error> {
+    let header = serde_json::to_vec(&Header {
+        alg: key.algorithm(),
+        typ,
+        kid: key.kid(),
+    })
+    .map_err(Error::Serialize)?;
+    Ok(URL_SAFE_NO_PAD.encode(header))
+}
+
 /// Signs `claims` with `key` as a compact JWS with the given `typ`.
-pub(crate) fn sign_compact<C: Serialize>(key: &Key, typ: &str, claims: &C) -> Result<String, Error> {
-    let header = serde_json::to_vec(&Header { alg: key.algorithm(), typ, kid: key.kid() })
-        .map_err(Error::Serialize)?;
+pub(crate) fn sign_compact<C: Serialize>(
+    key: &Key,
+    typ: &str,
+    claims: &C,
+) -> Result<String, Error> {
     let payload = serde_json::to_vec(claims).map_err(Error::Serialize)?;
-    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 700);
-    URL_SAFE_NO_PAD.encode_string(&header, &mut out);
+    let mut out = header_b64(key, typ)?;
+    out.reserve(payload.len() * 4 / 3 + 700);
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
     let signature = key.sign(out.as_bytes())?;

@@ -198,8 +198,11 @@ impl Key {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn from_secret(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        let hmac_alg = hmac_alg(alg)
-            .ok_or_else(|| invalid(format!("a secret can only be used with HS256/384/512, not {alg:?}")))?;
+        let hmac_alg = hmac_alg(alg).ok_or_else(|| {
+            invalid(format!(
+                "a secret can only be used with HS256/384/512, not {alg:?}"
+            ))
+        })?;
         let min = min_secret_len(alg);
         if secret.len() < min {
             return Err(Error::WeakKey(format!(
@@ -329,7 +332,9 @@ impl Key {
             };
             let alg = alg.unwrap_or(curve_alg);
             if alg != curve_alg {
-                return Err(invalid(format!("this EC key is for {curve_alg:?}, not {alg:?}")));
+                return Err(invalid(format!(
+                    "this EC key is for {curve_alg:?}, not {alg:?}"
+                )));
             }
             let (sign_alg, verify_alg, _) =
                 ec_algs(alg).ok_or_else(|| invalid("not an ECDSA algorithm"))?;
@@ -338,7 +343,14 @@ impl Key {
             let point = pair.public_key().as_ref().to_vec();
             let public = ParsedPublicKey::new(verify_alg, &point)
                 .map_err(|e| invalid(format!("EC public key rejected: {e}")))?;
-            Self::finish(alg, Material::Ec { pair: Some(Box::new(pair)), public, point })
+            Self::finish(
+                alg,
+                Material::Ec {
+                    pair: Some(Box::new(pair)),
+                    public,
+                    point,
+                },
+            )
         } else if has(OID_ED25519) {
             let alg = alg.unwrap_or(Algorithm::EdDSA);
             if alg != Algorithm::EdDSA {
@@ -349,15 +361,24 @@ impl Key {
             let x = pair.public_key().as_ref().to_vec();
             let public = ParsedPublicKey::new(&sig::ED25519, &x)
                 .map_err(|e| invalid(format!("Ed25519 public key rejected: {e}")))?;
-            Self::finish(alg, Material::Ed { pair: Some(Box::new(pair)), public, x })
+            Self::finish(
+                alg,
+                Material::Ed {
+                    pair: Some(Box::new(pair)),
+                    public,
+                    x,
+                },
+            )
         } else {
-            Err(invalid("unsupported PKCS#8 key type (RSA, P-256, P-384 and Ed25519 are)"))
+            Err(invalid(
+                "unsupported PKCS#8 key type (RSA, P-256, P-384 and Ed25519 are)",
+            ))
         }
     }
 
     fn from_rsa_pair(alg: Algorithm, pair: RsaKeyPair) -> Result<Self, Error> {
-        let verify_alg =
-            rsa_verify_alg(alg).ok_or_else(|| invalid(format!("an RSA key cannot be used with {alg:?}")))?;
+        let verify_alg = rsa_verify_alg(alg)
+            .ok_or_else(|| invalid(format!("an RSA key cannot be used with {alg:?}")))?;
         let bits = pair.public_modulus_len() * 8;
         if bits < MIN_RSA_BITS {
             return Err(weak_rsa(bits));
@@ -367,7 +388,12 @@ impl Key {
             .map_err(|e| invalid(format!("RSA public key rejected: {e}")))?;
         Self::finish(
             alg,
-            Material::Rsa { pair: Some(Box::new(pair)), public, n: components.n, e: components.e },
+            Material::Rsa {
+                pair: Some(Box::new(pair)),
+                public,
+                n: components.n,
+                e: components.e,
+            },
         )
     }
 
@@ -378,7 +404,11 @@ impl Key {
                 return Err(weak_rsa(bits));
             }
             let components = rsa::PublicKeyComponents::<Vec<u8>>::from(&rsa_key);
-            return Self::from_rsa_components(alg.unwrap_or(Algorithm::RS256), components.n, components.e);
+            return Self::from_rsa_components(
+                alg.unwrap_or(Algorithm::RS256),
+                components.n,
+                components.e,
+            );
         }
         // SubjectPublicKeyInfo for EC and Ed25519 ends with the raw public key in a BIT STRING.
         for (candidate, raw_len) in [
@@ -407,8 +437,8 @@ impl Key {
     }
 
     fn from_rsa_components(alg: Algorithm, n: Vec<u8>, e: Vec<u8>) -> Result<Self, Error> {
-        let verify_alg =
-            rsa_verify_alg(alg).ok_or_else(|| invalid(format!("an RSA key cannot be used with {alg:?}")))?;
+        let verify_alg = rsa_verify_alg(alg)
+            .ok_or_else(|| invalid(format!("an RSA key cannot be used with {alg:?}")))?;
         let n_trimmed: &[u8] = {
             let start = n.iter().position(|b| *b != 0).unwrap_or(n.len());
             &n[start..]
@@ -417,24 +447,44 @@ impl Key {
         if bits < MIN_RSA_BITS {
             return Err(weak_rsa(bits));
         }
-        let components = rsa::PublicKeyComponents { n: n_trimmed.to_vec(), e };
+        let components = rsa::PublicKeyComponents {
+            n: n_trimmed.to_vec(),
+            e,
+        };
         let spki = components
             .as_der()
             .map_err(|_| invalid("RSA public key rejected"))?;
         let public = ParsedPublicKey::new(verify_alg, spki.as_ref())
             .map_err(|e| invalid(format!("RSA public key rejected: {e}")))?;
-        Self::finish(alg, Material::Rsa { pair: None, public, n: components.n, e: components.e })
+        Self::finish(
+            alg,
+            Material::Rsa {
+                pair: None,
+                public,
+                n: components.n,
+                e: components.e,
+            },
+        )
     }
 
     fn from_ec_point(alg: Algorithm, point: Vec<u8>) -> Result<Self, Error> {
-        let (_, verify_alg, coord) =
-            ec_algs(alg).ok_or_else(|| invalid(format!("an EC key cannot be used with {alg:?}")))?;
+        let (_, verify_alg, coord) = ec_algs(alg)
+            .ok_or_else(|| invalid(format!("an EC key cannot be used with {alg:?}")))?;
         if point.len() != 1 + 2 * coord || point[0] != 0x04 {
-            return Err(invalid("EC public key must be an uncompressed point on the curve"));
+            return Err(invalid(
+                "EC public key must be an uncompressed point on the curve",
+            ));
         }
         let public = ParsedPublicKey::new(verify_alg, &point)
             .map_err(|e| invalid(format!("EC public key rejected: {e}")))?;
-        Self::finish(alg, Material::Ec { pair: None, public, point })
+        Self::finish(
+            alg,
+            Material::Ec {
+                pair: None,
+                public,
+                point,
+            },
+        )
     }
 
     fn from_ed_x(x: Vec<u8>) -> Result<Self, Error> {
@@ -443,12 +493,25 @@ impl Key {
         }
         let public = ParsedPublicKey::new(&sig::ED25519, &x)
             .map_err(|e| invalid(format!("Ed25519 public key rejected: {e}")))?;
-        Self::finish(Algorithm::EdDSA, Material::Ed { pair: None, public, x })
+        Self::finish(
+            Algorithm::EdDSA,
+            Material::Ed {
+                pair: None,
+                public,
+                x,
+            },
+        )
     }
 
     fn finish(alg: Algorithm, material: Material) -> Result<Self, Error> {
-        let mut key = Self { kid: String::new(), alg, material };
-        let jwk = key.to_public_jwk().ok_or_else(|| invalid("no public form"))?;
+        let mut key = Self {
+            kid: String::new(),
+            alg,
+            material,
+        };
+        let jwk = key
+            .to_public_jwk()
+            .ok_or_else(|| invalid("no public form"))?;
         key.kid = jwk
             .thumbprint(ThumbprintHash::SHA256)
             .map_err(|_| invalid("cannot compute the key's thumbprint"))?;
@@ -621,7 +684,11 @@ impl Key {
                 let coord = (point.len() - 1) / 2;
                 AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
                     key_type: EllipticCurveKeyType::EC,
-                    curve: if coord == 32 { EllipticCurve::P256 } else { EllipticCurve::P384 },
+                    curve: if coord == 32 {
+                        EllipticCurve::P256
+                    } else {
+                        EllipticCurve::P384
+                    },
                     x: b64url(&point[1..=coord]),
                     y: b64url(&point[1 + coord..]),
                 })
@@ -647,19 +714,25 @@ impl Key {
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         match &self.material {
             Material::Hmac(k) => Ok(hmac::sign(k, message).as_ref().to_vec()),
-            Material::Rsa { pair: Some(pair), .. } => {
+            Material::Rsa {
+                pair: Some(pair), ..
+            } => {
                 let enc = rsa_sign_alg(self.alg).ok_or(Error::Crypto)?;
                 let mut out = vec![0u8; pair.public_modulus_len()];
                 pair.sign(enc, &SystemRandom::new(), message, &mut out)
                     .map_err(|_| Error::Crypto)?;
                 Ok(out)
             }
-            Material::Ec { pair: Some(pair), .. } => Ok(pair
+            Material::Ec {
+                pair: Some(pair), ..
+            } => Ok(pair
                 .sign(&SystemRandom::new(), message)
                 .map_err(|_| Error::Crypto)?
                 .as_ref()
                 .to_vec()),
-            Material::Ed { pair: Some(pair), .. } => Ok(pair.sign(message).as_ref().to_vec()),
+            Material::Ed {
+                pair: Some(pair), ..
+            } => Ok(pair.sign(message).as_ref().to_vec()),
             _ => Err(Error::NoSigningKey),
         }
     }
@@ -689,7 +762,9 @@ impl Key {
 }
 
 fn weak_rsa(bits: usize) -> Error {
-    Error::WeakKey(format!("RSA key must be at least {MIN_RSA_BITS} bits, got {bits}"))
+    Error::WeakKey(format!(
+        "RSA key must be at least {MIN_RSA_BITS} bits, got {bits}"
+    ))
 }
 
 fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> Error {
@@ -779,7 +854,11 @@ impl KeyRing {
     /// [`Error::InvalidKey`] for text that is not a JWKS or a key that cannot be used.
     pub fn from_jwks_json(json: &str) -> Result<Self, Error> {
         let set: JwkSet = serde_json::from_str(json).map_err(|_| invalid("not a JWK set"))?;
-        let keys = set.keys.iter().map(Key::from_jwk).collect::<Result<Vec<_>, _>>()?;
+        let keys = set
+            .keys
+            .iter()
+            .map(Key::from_jwk)
+            .collect::<Result<Vec<_>, _>>()?;
         Self::verify_only(keys)
     }
 
@@ -819,7 +898,10 @@ impl KeyRing {
             return Err(Error::Config("a key's kid must not be empty".into()));
         }
         if self.get(&key.kid).is_some() {
-            return Err(Error::Config(format!("duplicate kid `{}` in key ring", key.kid)));
+            return Err(Error::Config(format!(
+                "duplicate kid `{}` in key ring",
+                key.kid
+            )));
         }
         let key = Arc::new(key);
         self.keys.push(Arc::clone(&key));
@@ -868,6 +950,8 @@ impl KeyRing {
     /// The public keys as a JWKS. Symmetric keys and private members never appear.
     #[must_use]
     pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: self.keys.iter().filter_map(|k| k.to_public_jwk()).collect() }
+        JwkSet {
+            keys: self.keys.iter().filter_map(|k| k.to_public_jwk()).collect(),
+        }
     }
 }

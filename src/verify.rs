@@ -30,12 +30,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::Error;
 use crate::claims::{self, Claims};
 use crate::clock::{self, Clock};
 use crate::error::TokenPart;
-use crate::issue::TokenKind;
+use crate::issue::{self, TokenKind};
 use crate::keys::{Algorithm, Key, KeyRing};
-use crate::Error;
 
 /// Default clock-skew leeway for `exp`, `nbf` and `iat`: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -100,6 +100,8 @@ struct Inner {
     ring: Arc<KeyRing>,
     /// The ring's only key, used for tokens without `kid`.
     only_key: Option<Arc<Key>>,
+    /// The base64url headers `Issuer` writes for each key and kind (access, refresh).
+    known_headers: Vec<(String, Arc<Key>, TokenKind)>,
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway: i64,
@@ -190,7 +192,9 @@ impl VerifierBuilder {
     /// over 5 minutes, a `max_token_size` under 256 bytes, or an empty key ring.
     pub fn build(self) -> Result<Verifier, Error> {
         if self.issuers.is_empty() || self.issuers.iter().any(String::is_empty) {
-            return Err(Error::Config("issuer: at least one non-empty accepted `iss` is required".into()));
+            return Err(Error::Config(
+                "issuer: at least one non-empty accepted `iss` is required".into(),
+            ));
         }
         if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
             return Err(Error::Config(
@@ -210,9 +214,17 @@ impl VerifierBuilder {
             (false, 1) => self.ring.keys().next().cloned(),
             _ => None,
         };
+        let mut known_headers = Vec::new();
+        for key in self.ring.keys() {
+            for kind in [TokenKind::Access, TokenKind::Refresh] {
+                let header = issue::header_b64(key, kind.typ())?;
+                known_headers.push((header, Arc::clone(key), kind));
+            }
+        }
         Ok(Verifier {
             inner: Arc::new(Inner {
                 only_key,
+                known_headers,
                 ring: self.ring,
                 issuers: self.issuers,
                 audiences: self.audiences,
@@ -266,7 +278,11 @@ impl Verifier {
     ///
     /// # Errors
     /// [`Error::Revoked`], or [`Error::RevocationUnavailable`] when the hook cannot answer.
-    pub async fn check_revocation<T>(&self, kind: &TokenKind, claims: &Claims<T>) -> Result<(), Error> {
+    pub async fn check_revocation<T>(
+        &self,
+        kind: &TokenKind,
+        claims: &Claims<T>,
+    ) -> Result<(), Error> {
         let Some(hook) = &self.inner.revocation else {
             return Ok(());
         };
@@ -274,7 +290,14 @@ impl Verifier {
             // Unreachable after verify_stateless (it requires both when a hook is set); fail closed.
             return Err(Error::MissingClaim("jti"));
         };
-        let token = TokenRef { kind, jti, sub: &claims.sub, sid: claims.sid.as_deref(), iat, exp: claims.exp };
+        let token = TokenRef {
+            kind,
+            jti,
+            sub: &claims.sub,
+            sid: claims.sid.as_deref(),
+            iat,
+            exp: claims.exp,
+        };
         match hook.is_revoked(token).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(Error::Revoked),
@@ -302,34 +325,12 @@ impl Verifier {
     ) -> Result<Claims<T>, Error> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_size {
-            return Err(Error::TokenTooLarge { max: inner.max_token_size });
+            return Err(Error::TokenTooLarge {
+                max: inner.max_token_size,
+            });
         }
         let (signing_input, header_b64, payload_b64, signature_b64) = split(token)?;
-
-        // Header: decoded on the stack, parsed borrowing from it.
-        let mut header_buf = [0u8; 1024];
-        let header_len = decode_into(header_b64, &mut header_buf, TokenPart::Header)?;
-        let header = parse_header(&header_buf[..header_len])?;
-
-        let alg = match header.alg.as_deref() {
-            None => return Err(Error::UnsupportedAlgorithm),
-            Some(a) if a.eq_ignore_ascii_case("none") => return Err(Error::AlgorithmNone),
-            Some(a) => a.parse::<Algorithm>().map_err(|_| Error::UnsupportedAlgorithm)?,
-        };
-        if header.crit {
-            return Err(Error::UnsupportedCritical);
-        }
-        match header.typ.as_deref() {
-            Some(typ) if kind.matches_typ(typ) => {}
-            _ => return Err(Error::WrongTokenType),
-        }
-        let key = match header.kid.as_deref() {
-            Some(kid) => inner.ring.get(kid).ok_or(Error::UnknownKeyId)?,
-            None => inner.only_key.as_ref().ok_or(Error::MissingKeyId)?,
-        };
-        if key.algorithm() != alg {
-            return Err(Error::AlgorithmMismatch);
-        }
+        let key = self.select_key(header_b64, kind)?;
 
         // Signature, before any claim is looked at.
         if signature_b64.is_empty() {
@@ -348,6 +349,49 @@ impl Verifier {
         let claims = claims::parse::<T>(&payload)?;
         self.check_claims(&claims)?;
         Ok(claims)
+    }
+
+    /// Reads the header and picks the key it names, checking `alg`, `crit` and `typ`.
+    fn select_key(&self, header_b64: &str, kind: &TokenKind) -> Result<&Arc<Key>, Error> {
+        let inner = &*self.inner;
+        // Fast path: the exact header this crate's `Issuer` writes for one of the ring's keys. Its
+        // content was checked when the verifier was built (alg = the key's, typ = the kind's,
+        // kid = the key's, nothing else), so the same bytes need no decoding or parsing.
+        if let Some((_, key, _)) = inner
+            .known_headers
+            .iter()
+            .find(|(h, _, k)| h == header_b64 && k == kind)
+        {
+            return Ok(key);
+        }
+
+        // Header: decoded on the stack, parsed borrowing from it.
+        let mut header_buf = [0u8; 1024];
+        let header_len = decode_into(header_b64, &mut header_buf, TokenPart::Header)?;
+        let header = parse_header(&header_buf[..header_len])?;
+
+        let alg = match header.alg.as_deref() {
+            None => return Err(Error::UnsupportedAlgorithm),
+            Some(a) if a.eq_ignore_ascii_case("none") => return Err(Error::AlgorithmNone),
+            Some(a) => a
+                .parse::<Algorithm>()
+                .map_err(|_| Error::UnsupportedAlgorithm)?,
+        };
+        if header.crit {
+            return Err(Error::UnsupportedCritical);
+        }
+        match header.typ.as_deref() {
+            Some(typ) if kind.matches_typ(typ) => {}
+            _ => return Err(Error::WrongTokenType),
+        }
+        let key = match header.kid.as_deref() {
+            Some(kid) => inner.ring.get(kid).ok_or(Error::UnknownKeyId)?,
+            None => inner.only_key.as_ref().ok_or(Error::MissingKeyId)?,
+        };
+        if key.algorithm() != alg {
+            return Err(Error::AlgorithmMismatch);
+        }
+        Ok(key)
     }
 
     fn check_claims<T>(&self, claims: &Claims<T>) -> Result<(), Error> {
@@ -440,7 +484,8 @@ fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
     let header = de
         .deserialize_map(HeaderVisitor)
         .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
-    de.end().map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+    de.end()
+        .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
     header
 }
 
@@ -454,7 +499,12 @@ impl<'de> Visitor<'de> for HeaderVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut header = Header { alg: None, typ: None, kid: None, crit: false };
+        let mut header = Header {
+            alg: None,
+            typ: None,
+            kid: None,
+            crit: false,
+        };
         let mut names: Vec<Cow<'de, str>> = Vec::with_capacity(4);
         let mut duplicate = false;
         while let Some(HeaderName(name)) = map.next_key::<HeaderName<'de>>()? {
@@ -476,7 +526,11 @@ impl<'de> Visitor<'de> for HeaderVisitor {
             }
             names.push(name);
         }
-        Ok(if duplicate { Err(Error::DuplicateMember(TokenPart::Header)) } else { Ok(header) })
+        Ok(if duplicate {
+            Err(Error::DuplicateMember(TokenPart::Header))
+        } else {
+            Ok(header)
+        })
     }
 }
 
@@ -519,7 +573,8 @@ mod tests {
 
     #[test]
     fn header_parsing() {
-        let h = parse_header(br#"{"alg":"HS256","typ":"at+jwt","kid":"k","x5u":"http://evil"}"#).unwrap();
+        let h = parse_header(br#"{"alg":"HS256","typ":"at+jwt","kid":"k","x5u":"http://evil"}"#)
+            .unwrap();
         assert_eq!(h.alg.as_deref(), Some("HS256"));
         assert_eq!(h.kid.as_deref(), Some("k"));
         assert!(!h.crit);
@@ -527,8 +582,14 @@ mod tests {
             parse_header(br#"{"alg":"HS256","\u0061lg":"none"}"#),
             Err(Error::DuplicateMember(TokenPart::Header))
         ));
-        assert!(matches!(parse_header(br#"{"alg":5}"#), Err(Error::InvalidJson(TokenPart::Header))));
-        assert!(matches!(parse_header(b"[]"), Err(Error::InvalidJson(TokenPart::Header))));
+        assert!(matches!(
+            parse_header(br#"{"alg":5}"#),
+            Err(Error::InvalidJson(TokenPart::Header))
+        ));
+        assert!(matches!(
+            parse_header(b"[]"),
+            Err(Error::InvalidJson(TokenPart::Header))
+        ));
     }
 
     #[test]

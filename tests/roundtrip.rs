@@ -3,8 +3,16 @@
 use tokengate::{Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, Verifier};
 
 fn pair(ring: KeyRing) -> (Issuer, Verifier) {
-    let issuer = Issuer::builder(ring.clone()).issuer("iss").audience("aud").build().unwrap();
-    let verifier = Verifier::builder(ring).issuer("iss").audience("aud").build().unwrap();
+    let issuer = Issuer::builder(ring.clone())
+        .issuer("iss")
+        .audience("aud")
+        .build()
+        .unwrap();
+    let verifier = Verifier::builder(ring)
+        .issuer("iss")
+        .audience("aud")
+        .build()
+        .unwrap();
     (issuer, verifier)
 }
 
@@ -24,7 +32,9 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
         assert_eq!(key.algorithm(), alg);
         let public = key.to_public_jwk();
         let (issuer, verifier) = pair(KeyRing::new(key).unwrap());
-        let issued = issuer.issue_access(&Grant::new("alice").role("admin")).unwrap();
+        let issued = issuer
+            .issue_access(&Grant::new("alice").role("admin"))
+            .unwrap();
         let claims: Claims = verifier.verify_stateless(&issued.token).unwrap();
         assert_eq!(claims.sub, "alice", "{alg:?}");
         assert_eq!(claims.roles, vec!["admin"]);
@@ -36,7 +46,8 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
             Key::from_pem_with_alg(alg, text.as_bytes()).unwrap()
         };
         let (_, v2) = pair(KeyRing::new(reread).unwrap());
-        v2.verify_stateless::<tokengate::NoExtra>(&issued.token).unwrap();
+        v2.verify_stateless::<tokengate::NoExtra>(&issued.token)
+            .unwrap();
 
         // The public JWK alone verifies it; HMAC keys have none.
         match public {
@@ -49,7 +60,8 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
                     .audience("aud")
                     .build()
                     .unwrap();
-                v3.verify_stateless::<tokengate::NoExtra>(&issued.token).unwrap();
+                v3.verify_stateless::<tokengate::NoExtra>(&issued.token)
+                    .unwrap();
             }
         }
     }
@@ -57,17 +69,30 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
 
 #[test]
 fn rotation_old_kid_verifies_while_verify_only_then_fails_once_removed() {
-    let old = Key::from_secret(Algorithm::HS256, &[1; 32]).unwrap().with_kid("old");
+    let old = Key::from_secret(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_kid("old");
     let (issuer_old, _) = pair(KeyRing::new(old).unwrap());
     let old_token = issuer_old.issue_access(&Grant::new("u")).unwrap().token;
 
-    let old_again = Key::from_secret(Algorithm::HS256, &[1; 32]).unwrap().with_kid("old");
-    let new = Key::from_secret(Algorithm::HS256, &[2; 32]).unwrap().with_kid("new");
-    let mut ring = KeyRing::new(new).unwrap().with_verify_only(old_again).unwrap();
+    let old_again = Key::from_secret(Algorithm::HS256, &[1; 32])
+        .unwrap()
+        .with_kid("old");
+    let new = Key::from_secret(Algorithm::HS256, &[2; 32])
+        .unwrap()
+        .with_kid("new");
+    let mut ring = KeyRing::new(new)
+        .unwrap()
+        .with_verify_only(old_again)
+        .unwrap();
     let (issuer, verifier) = pair(ring.clone());
-    verifier.verify_stateless::<tokengate::NoExtra>(&old_token).unwrap();
+    verifier
+        .verify_stateless::<tokengate::NoExtra>(&old_token)
+        .unwrap();
     let new_token = issuer.issue_access(&Grant::new("u")).unwrap().token;
-    verifier.verify_stateless::<tokengate::NoExtra>(&new_token).unwrap();
+    verifier
+        .verify_stateless::<tokengate::NoExtra>(&new_token)
+        .unwrap();
 
     ring.remove("old").unwrap();
     let (_, verifier) = pair(ring);
@@ -75,7 +100,9 @@ fn rotation_old_kid_verifies_while_verify_only_then_fails_once_removed() {
         verifier.verify_stateless::<tokengate::NoExtra>(&old_token),
         Err(Error::UnknownKeyId)
     ));
-    verifier.verify_stateless::<tokengate::NoExtra>(&new_token).unwrap();
+    verifier
+        .verify_stateless::<tokengate::NoExtra>(&new_token)
+        .unwrap();
 }
 
 #[test]

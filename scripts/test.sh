@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command. On a fresh machine it installs and starts what the tests need, then
+# runs every test. Safe to run again: it skips what is already installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test (all features, all targets, doc tests)"
+cargo test --all-features --all-targets
+cargo test --all-features --doc
