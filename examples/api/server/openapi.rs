@@ -1,0 +1,87 @@
+//! `/openapi.json`: every route of the example server, with the bearer security scheme.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+// The `/auth/*` routes are served by `tokengate::AuthRouter`; these items only describe them.
+#[allow(dead_code)]
+mod auth_docs {
+    /// Log in with a username and password (JSON, form, or HTTP Basic).
+    #[utoipa::path(post, path = "/auth/login", tag = "auth",
+        request_body(content = serde_json::Value, description = r#"{"username": "...", "password": "..."}"#),
+        responses(
+            (status = 200, description = "RFC 6749 §5.1 token response: access_token, token_type, expires_in, refresh_token"),
+            (status = 400, description = "malformed request"),
+            (status = 401, description = "invalid_grant: bad credentials or disabled account"),
+            (status = 429, description = "too many failures; see Retry-After"),
+        ))]
+    pub fn login() {}
+
+    /// Exchange a refresh token for a new pair (the old one is spent).
+    #[utoipa::path(post, path = "/auth/refresh", tag = "auth",
+        request_body(content = serde_json::Value, description = r#"{"refresh_token": "..."}"#),
+        responses(
+            (status = 200, description = "a new token pair"),
+            (status = 401, description = "spent, revoked, expired or wrong-type refresh token"),
+        ))]
+    pub fn refresh() {}
+
+    /// Log out: the access token and its refresh family stop working.
+    #[utoipa::path(post, path = "/auth/logout", tag = "auth",
+        security(("bearer" = [])),
+        responses((status = 204, description = "logged out"), (status = 401, description = "no valid token")))]
+    pub fn logout() {}
+
+    /// Liveness.
+    #[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = r#"{"status":"ok"}"#)))]
+    pub fn health() {}
+
+    /// The caller's verified claims.
+    #[utoipa::path(get, path = "/me", tag = "api", security(("bearer" = [])),
+        responses((status = 200, description = "the caller's claims (sub, roles, ...)"), (status = 401, description = "no valid token")))]
+    pub fn me() {}
+
+    /// Drafts, for editors and admins.
+    #[utoipa::path(get, path = "/editor/drafts", tag = "api", security(("bearer" = ["editor"])),
+        responses((status = 200, description = "drafts"), (status = 401, description = "no valid token"), (status = 403, description = "insufficient_scope")))]
+    pub fn drafts() {}
+
+    /// Statistics, for admins.
+    #[utoipa::path(get, path = "/admin/stats", tag = "api", security(("bearer" = ["admin"])),
+        responses((status = 200, description = "statistics"), (status = 401, description = "no valid token"), (status = 403, description = "insufficient_scope")))]
+    pub fn stats() {}
+
+    /// The public signing keys.
+    #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service", responses((status = 200, description = "JWK set")))]
+    pub fn jwks() {}
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tokengate example API", description = "A complete JWT auth service built with tokengate."),
+    paths(
+        auth_docs::login, auth_docs::refresh, auth_docs::logout, auth_docs::health, auth_docs::me,
+        auth_docs::drafts, auth_docs::stats, auth_docs::jwks
+    ),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

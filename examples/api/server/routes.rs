@@ -1,0 +1,130 @@
+//! The routes of DESIGN.md's contract.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{FromRef, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokengate::{AuthRouter, Claims, Gate, KeyRing, RequireRole};
+
+use super::openapi;
+use super::users::SqliteUsers;
+
+tokengate::role!(/// Administrators (`/admin/*`).
+    pub Admin = "admin");
+tokengate::role!(/// Editors, and through the hierarchy admins (`/editor/*`).
+    pub Editor = "editor");
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    gate: Gate,
+    users: SqliteUsers,
+    /// The JWKS document, rendered once at start.
+    jwks: Arc<str>,
+}
+
+impl AppState {
+    /// The state for `gate`, `users` and the key ring whose public keys `/.well-known/jwks.json`
+    /// serves.
+    pub fn new(gate: Gate, users: SqliteUsers, ring: &KeyRing) -> Self {
+        let jwks = serde_json::to_string(&ring.jwks()).unwrap_or_else(|_| r#"{"keys":[]}"#.into());
+        Self { gate, users, jwks: jwks.into() }
+    }
+}
+
+impl FromRef<AppState> for Gate {
+    fn from_ref(state: &AppState) -> Self {
+        state.gate.clone()
+    }
+}
+
+/// Every route, with request logging.
+pub fn router(state: AppState, auth: AuthRouter) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/me", get(me))
+        .route("/editor/drafts", get(drafts))
+        .route("/admin/stats", get(stats))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/openapi.json", get(openapi_json))
+        .nest("/auth", auth.router())
+        .with_state(state)
+        .layer(middleware::from_fn(log_request))
+}
+
+/// `GET /health`: liveness; touches no store.
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /me`: the caller's verified claims.
+pub async fn me(claims: Claims) -> Json<Claims> {
+    Json(claims)
+}
+
+/// `GET /editor/drafts`: editors and admins.
+pub async fn drafts(editor: RequireRole<Editor>) -> Json<Value> {
+    Json(json!({
+        "drafts": [
+            { "id": 1, "title": "Rotating signing keys without downtime" },
+            { "id": 2, "title": "Why refresh tokens rotate" },
+        ],
+        "viewer": editor.sub,
+    }))
+}
+
+/// `GET /admin/stats`: admins only.
+pub async fn stats(State(state): State<AppState>, _admin: RequireRole<Admin>) -> Response {
+    match state.users.count().await {
+        Ok(users) => Json(json!({ "users": users })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count users");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "temporarily_unavailable", "error_description": "database unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys (empty for an HS256 secret).
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        ],
+        state.jwks.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi::document())
+}
+
+/// One structured log line per request: method, path (never the query, which could hold a
+/// secret), status, latency. Headers and bodies (tokens, passwords) are never logged.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "api::request",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
