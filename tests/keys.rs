@@ -1,6 +1,8 @@
 //! Key material: what is refused (weak, wrong, corrupt, missing), what never leaks (`Debug`, JWKS),
 //! and JWK / JWKS import.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::path::Path;

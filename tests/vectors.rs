@@ -7,6 +7,8 @@
 //! `alg` bound to the key, unknown `crit` refused) but does not read claims. Where the question is
 //! about the full verifier (RFC 7519 §3.1), the `Verifier` itself is used.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
