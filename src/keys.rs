@@ -504,6 +504,11 @@ impl Key {
                     return Err(invalid("JWK `alg` does not match its curve"));
                 }
                 let (x, y) = (decode("x", &p.x)?, decode("y", &p.y)?);
+                // Each coordinate is exactly the curve's size (RFC 7518 §6.2.1.2); only checking
+                // their sum would accept a misplaced split of the same bytes.
+                if x.len() != y.len() {
+                    return Err(invalid("JWK `x` and `y` must each be the curve's coordinate size"));
+                }
                 let mut point = Vec::with_capacity(1 + x.len() + y.len());
                 point.push(0x04);
                 point.extend_from_slice(&x);

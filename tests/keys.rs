@@ -601,6 +601,18 @@ fn jwk_refusals() {
     let y = good["y"].as_str().unwrap();
     let mut y_bytes = URL_SAFE_NO_PAD.decode(y).unwrap();
     y_bytes[31] ^= 1;
+    // Coordinates of the wrong length, even when together they spell the same point.
+    let x_bytes = URL_SAFE_NO_PAD.decode(x).unwrap();
+    let y_orig = URL_SAFE_NO_PAD.decode(y).unwrap();
+    let x_long = [x_bytes.as_slice(), &y_orig[..1]].concat();
+    invalid_jwk(
+        &ec_jwk(&format!(
+            r#""x":"{}","y":"{}""#,
+            URL_SAFE_NO_PAD.encode(&x_long),
+            URL_SAFE_NO_PAD.encode(&y_orig[1..])
+        )),
+        "x of 33 bytes, y of 31 bytes",
+    );
     invalid_jwk(
         &ec_jwk(&format!(r#""y":"{}""#, URL_SAFE_NO_PAD.encode(&y_bytes))),
         "point off the curve",
@@ -740,4 +752,87 @@ fn keyring_from_jwks_json() {
         Verifier::builder(empty).issuer(ISS).audience(AUD).build(),
         Err(Error::Config(_))
     ));
+}
+
+// ------------------------------------------------------------------ public PEM import
+
+#[test]
+fn public_pem_of_every_family_verifies_what_the_private_key_signed() {
+    for alg in [
+        Algorithm::RS256,
+        Algorithm::PS384,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ] {
+        let (private, private_pem) = Key::generate(alg).unwrap();
+        let kid = private.kid().to_owned();
+        let spki = public_der_from_private_pem(&private_pem);
+        let public = Key::from_pem_with_alg(alg, pem("PUBLIC KEY", &spki).as_bytes()).unwrap();
+        assert!(!public.can_sign(), "{alg:?}");
+        assert_eq!(public.kid(), kid, "{alg:?}: same key, same thumbprint");
+        assert_eq!(public.algorithm(), alg);
+
+        let issuer = Issuer::builder(KeyRing::new(private).unwrap())
+            .issuer(ISS)
+            .audience(AUD)
+            .build()
+            .unwrap();
+        let token = issuer.issue_access(&Grant::new("alice")).unwrap().token;
+        let verifier = Verifier::builder(KeyRing::verify_only([public]).unwrap())
+            .issuer(ISS)
+            .audience(AUD)
+            .build()
+            .unwrap();
+        assert_eq!(
+            verifier.verify_stateless::<NoExtra>(&token).unwrap().sub,
+            "alice",
+            "{alg:?}"
+        );
+    }
+    // PKCS#1 `RSA PUBLIC KEY` too.
+    let (rsa, rsa_pem) = Key::generate(Algorithm::RS256).unwrap();
+    let pkcs1 = rsa_pkcs1_public(&rsa_pem);
+    let public = Key::from_pem(pem("RSA PUBLIC KEY", &pkcs1).as_bytes()).unwrap();
+    assert_eq!(public.kid(), rsa.kid());
+}
+
+/// SPKI DER of a PKCS#8 PEM private key, via openssl-free aws-lc parsing of the public JWK.
+fn public_der_from_private_pem(private_pem: &str) -> Vec<u8> {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+    let der = ::pem::parse(private_pem).unwrap().into_contents();
+    if let Ok(pair) = RsaKeyPair::from_pkcs8(&der) {
+        return AsDer::<aws_lc_rs::encoding::PublicKeyX509Der<'_>>::as_der(pair.public_key())
+            .unwrap()
+            .as_ref()
+            .to_vec();
+    }
+    for alg in [
+        &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+    ] {
+        if let Ok(pair) = EcdsaKeyPair::from_pkcs8(alg, &der) {
+            return AsDer::<aws_lc_rs::encoding::PublicKeyX509Der<'_>>::as_der(pair.public_key())
+                .unwrap()
+                .as_ref()
+                .to_vec();
+        }
+    }
+    let pair = Ed25519KeyPair::from_pkcs8(&der).unwrap();
+    AsDer::<aws_lc_rs::encoding::PublicKeyX509Der<'_>>::as_der(pair.public_key())
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+/// PKCS#1 RSAPublicKey DER of a PKCS#8 RSA private key.
+fn rsa_pkcs1_public(private_pem: &str) -> Vec<u8> {
+    use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+    let der = ::pem::parse(private_pem).unwrap().into_contents();
+    RsaKeyPair::from_pkcs8(&der)
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .to_vec()
 }
