@@ -119,6 +119,36 @@ fn rsa_public_key_as_hmac_secret_is_refused() {
     }
 }
 
+#[test]
+fn ec_public_key_as_hmac_secret_is_refused() {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+    let (pair, key) = ec_pair();
+    let kid = key.kid().to_owned();
+    let point = pair.public_key().as_ref().to_vec();
+    let spki = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der<'_>>::as_der(pair.public_key())
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let public_pem = pem("PUBLIC KEY", &spki);
+    let victim = verifier_for(KeyRing::verify_only([key]).unwrap());
+    let secrets: [(&str, &[u8]); 3] = [
+        ("uncompressed point", &point),
+        ("SPKI DER", &spki),
+        ("PEM text", public_pem.as_bytes()),
+    ];
+    for (what, secret) in secrets {
+        let hdr = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#);
+        let forged = hs256(secret, &hdr, &claims());
+        assert_err!(check(&victim, &forged), Error::AlgorithmMismatch, "{what}");
+        let naive_key = Key::from_secret(Algorithm::HS256, secret)
+            .unwrap()
+            .with_kid(&kid);
+        let naive = verifier_for(KeyRing::new(naive_key).unwrap());
+        assert!(check(&naive, &forged).is_ok(), "{what}");
+    }
+}
+
 // ------------------------------------------------------------------ signatures and shape
 
 #[test]
