@@ -425,6 +425,7 @@ fn iat_at_the_leeway_edge() {
     assert!(check(&at(iat, Some(0)), &t).is_ok());
     assert_err!(check(&at(iat - 1, Some(0)), &t), Error::IssuedInFuture);
 
+    assert!(check(&at(iat - 119, Some(120)), &t).is_ok());
     assert!(check(&at(iat - 120, Some(120)), &t).is_ok());
     assert_err!(check(&at(iat - 121, Some(120)), &t), Error::IssuedInFuture);
 }
