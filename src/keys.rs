@@ -23,7 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
-    EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
+    EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, KeyOperations, OctetKeyPairParameters, OctetKeyPairType,
     PublicKeyUse, RSAKeyParameters, RSAKeyType, ThumbprintHash,
 };
 use zeroize::Zeroizing;
@@ -527,8 +527,9 @@ impl Key {
     /// HS256 by key type. The key id is the JWK's `kid`, or the RFC 7638 thumbprint.
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] for unsupported key types, curves, mismatched `alg` or malformed
-    /// members; [`Error::WeakKey`] for short secrets and small RSA moduli.
+    /// [`Error::InvalidKey`] for unsupported key types, curves, mismatched `alg`, a `use` other
+    /// than `sig`, `key_ops` without `verify` or `sign`, or malformed members; [`Error::WeakKey`]
+    /// for short secrets and small RSA moduli.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
         let declared = match &jwk.common.key_algorithm {
             None => None,
@@ -538,6 +539,11 @@ impl Key {
             && *use_ != PublicKeyUse::Signature
         {
             return Err(invalid("JWK `use` is not `sig`"));
+        }
+        if let Some(ops) = &jwk.common.key_operations
+            && !ops.iter().any(|op| matches!(op, KeyOperations::Verify | KeyOperations::Sign))
+        {
+            return Err(invalid("JWK `key_ops` allows neither `verify` nor `sign`"));
         }
         let decode = |field: &str, v: &str| {
             URL_SAFE_NO_PAD
@@ -561,6 +567,11 @@ impl Key {
                     return Err(invalid("JWK `alg` does not match its curve"));
                 }
                 let (x, y) = (decode("x", &p.x)?, decode("y", &p.y)?);
+                // Each coordinate is exactly the curve's size (RFC 7518 §6.2.1.2); only checking
+                // their sum would accept a misplaced split of the same bytes.
+                if x.len() != y.len() {
+                    return Err(invalid("JWK `x` and `y` must each be the curve's coordinate size"));
+                }
                 let mut point = Vec::with_capacity(1 + x.len() + y.len());
                 point.push(0x04);
                 point.extend_from_slice(&x);
@@ -734,6 +745,44 @@ impl Key {
                 pair: Some(pair), ..
             } => Ok(pair.sign(message).as_ref().to_vec()),
             _ => Err(Error::NoSigningKey),
+        }
+    }
+
+    /// Checks a raw JWS signature over `message` with this key and its one algorithm — the
+    /// low-level check [`Verifier`](crate::Verifier) runs on a token's signing input
+    /// (`base64url(header) "." base64url(payload)`), without any of its header or claim checks.
+    ///
+    /// `signature` is the decoded third segment of a compact JWS: for ECDSA the fixed-length
+    /// `r || s` of RFC 7518 §3.4 (DER is refused), for RSA as long as the modulus. HMAC tags are
+    /// compared in constant time.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSignature`] when the signature does not verify.
+    ///
+    /// ```
+    /// use tokengate::{Algorithm, Error, Key};
+    /// // RFC 7515 appendix A.1: HS256 over the example signing input.
+    /// let key = Key::from_base64_secret(
+    ///     Algorithm::HS256,
+    ///     "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+    /// )?;
+    /// let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    /// let tag: [u8; 32] = [
+    ///     116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212,
+    ///     37, 77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+    /// ];
+    /// key.verify_signature(input.as_bytes(), &tag)?;
+    /// assert!(matches!(
+    ///     key.verify_signature(b"tampered", &tag),
+    ///     Err(Error::InvalidSignature)
+    /// ));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        if self.verify(message, signature) {
+            Ok(())
+        } else {
+            Err(Error::InvalidSignature)
         }
     }
 
