@@ -1,21 +1,4 @@
-//! Checking tokens.
-//!
-//! [`Verifier`] applies the RFC 8725 (JWT Best Current Practices) checks in this order, failing on
-//! the first problem with its own [`Error`] variant:
-//!
-//! 1. size: at most `max_token_size` bytes (default 8 KiB) before anything is decoded;
-//! 2. shape: three base64url segments (no padding, canonical encoding);
-//! 3. header: one JSON object without duplicate members; `alg: none` in any spelling refused;
-//!    `crit` refused (no extension is understood); `typ` must name the expected [`TokenKind`];
-//!    embedded `jwk`, `jku`, `x5u`, `x5c` are never used;
-//! 4. key: chosen by `kid` in the key ring (no `kid`: only when the ring holds exactly one key);
-//!    the header's `alg` must be the key's one algorithm;
-//! 5. signature: checked before any claim is read;
-//! 6. claims: well-typed; `exp` required and in the future, `nbf` and `iat` not in the future,
-//!    each within the leeway (default 30 s); `iss` and `aud` required and matched exactly; `sub`
-//!    required;
-//! 7. revocation (only [`Verifier::verify`]): the hook answers for the token's `jti`, session and
-//!    subject; when it cannot answer, verification fails closed.
+//! Checking tokens: see [`Verifier`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -77,7 +60,24 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
     fn is_revoked<'a>(&'a self, token: TokenRef<'a>) -> RevocationFuture<'a>;
 }
 
-/// Checks tokens against a key ring; see the [module docs](self) for every check and its order.
+/// Checks tokens against a key ring.
+///
+/// It applies the RFC 8725 (JWT Best Current Practices) checks in this order, failing on
+/// the first problem with its own [`Error`] variant:
+///
+/// 1. size: at most `max_token_size` bytes (default 8 KiB) before anything is decoded;
+/// 2. shape: three base64url segments (no padding, canonical encoding);
+/// 3. header: one JSON object without duplicate members; `alg: none` in any spelling refused;
+///    `crit` refused (no extension is understood); `typ` must name the expected [`TokenKind`];
+///    embedded `jwk`, `jku`, `x5u`, `x5c` are never used;
+/// 4. key: chosen by `kid` in the key ring (no `kid`: only when the ring holds exactly one key);
+///    the header's `alg` must be the key's one algorithm;
+/// 5. signature: checked before any claim is read;
+/// 6. claims: well-typed; `exp` required and in the future, `nbf` and `iat` not in the future,
+///    each within the leeway (default 30 s); `iss` and `aud` required and matched exactly; `sub`
+///    required;
+/// 7. revocation (only [`Verifier::verify`]): the hook answers for the token's `jti`, session and
+///    subject; when it cannot answer, verification fails closed.
 ///
 /// ```
 /// use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, Verifier};
