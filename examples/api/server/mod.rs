@@ -15,7 +15,7 @@ use tokengate::{
 };
 
 pub use routes::AppState;
-pub use settings::{KeySource, SettingError, Settings};
+pub use settings::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeySource, SettingError, Settings};
 pub use users::{DEMO_USERS, SqliteUsers};
 
 /// The realm named in `WWW-Authenticate` challenges.
