@@ -683,8 +683,9 @@ pub struct RequireRoleLayer<T = NoExtra> {
     _claims: PhantomData<fn() -> T>,
 }
 
-impl<T> RequireRoleLayer<T> {
-    /// A layer requiring `requirement` (roles or permissions), checked with `gate`.
+impl RequireRoleLayer {
+    /// A layer requiring `requirement` (roles or permissions), checked with `gate`. It stores
+    /// `Claims<NoExtra>`; see [`RequireRoleLayer::with_claims`] for the application's claims type.
     pub fn new(gate: Gate, requirement: Requirement) -> Self {
         Self {
             gate,
@@ -701,6 +702,18 @@ impl<T> RequireRoleLayer<T> {
     /// A layer requiring the typed permission requirement `P`.
     pub fn permissions<P: Permissions>(gate: Gate) -> Self {
         Self::new(gate, P::requirement())
+    }
+}
+
+impl<T> RequireRoleLayer<T> {
+    /// The same layer, verifying tokens as `Claims<U>` and storing those, so that handlers taking
+    /// `Claims<U>` reuse them: `RequireRoleLayer::new(gate, req).with_claims::<MyClaims>()`.
+    pub fn with_claims<U>(self) -> RequireRoleLayer<U> {
+        RequireRoleLayer {
+            gate: self.gate,
+            requirement: self.requirement,
+            _claims: PhantomData,
+        }
     }
 }
 
