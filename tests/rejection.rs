@@ -2,7 +2,7 @@
 //! problem+json, custom), and the `tracing` line (reason, kid, sub; never the token).
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -14,6 +14,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
+use tracing::Instrument as _;
 
 use tokengate::{
     Algorithm, Claims, Error, ErrorBody, Gate, Grant, Issuer, Key, KeyRing, ManualClock,
@@ -40,6 +41,7 @@ fn issuer_at(now: i64, iss: &str, aud: &str) -> Issuer {
 }
 
 fn gate(body: ErrorBody) -> Gate {
+    captured();
     let verifier = Verifier::builder(KeyRing::new(key()).expect("ring"))
         .issuer("iss")
         .audience("aud")
@@ -312,37 +314,52 @@ impl Write for Captured {
 }
 
 impl Captured {
+    /// The JSON lines logged inside the span `log_test`.
     fn lines(&self) -> Vec<serde_json::Value> {
         let text = String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8");
         text.lines()
-            .map(|l| serde_json::from_str(l).expect("JSON log line"))
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON log line"))
+            .filter(|l| l["span"]["name"] == "log_test")
             .collect()
     }
 }
 
+/// One global capturing subscriber for this test binary, installed before any test logs: a
+/// scoped (`set_default`) subscriber races with other test threads over tracing's per-callsite
+/// interest cache and can miss events.
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        captured
+    })
+}
+
 #[tokio::test]
 async fn refusals_are_logged_with_reason_kid_and_sub_never_the_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let expired = bad_tokens()[0].0.clone();
     let forged = bad_tokens()[7].0.clone();
     let user = issuer_at(NOW, "iss", "aud")
         .issue_access(&Grant::new("bob"))
         .expect("issue")
         .token;
-    send(app(ErrorBody::Json), "/me", Some(&expired)).await;
-    send(app(ErrorBody::Json), "/me", Some(&forged)).await;
-    send(app(ErrorBody::Json), "/admin", Some(&user)).await;
-    send(app(ErrorBody::Json), "/me", None).await;
+    async {
+        send(app(ErrorBody::Json), "/me", Some(&expired)).await;
+        send(app(ErrorBody::Json), "/me", Some(&forged)).await;
+        send(app(ErrorBody::Json), "/admin", Some(&user)).await;
+        send(app(ErrorBody::Json), "/me", None).await;
+    }
+    .instrument(tracing::info_span!("log_test"))
+    .await;
 
-    let lines = captured.lines();
+    let lines = captured().lines();
     let all = serde_json::to_string(&lines).expect("json");
     for token in [&expired, &forged, &user] {
         assert!(!all.contains(token.as_str()), "a token was logged");
