@@ -87,3 +87,8 @@ pub use verify::{
 pub mod jwk {
     pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 }
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
