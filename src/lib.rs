@@ -41,10 +41,18 @@
 //! - **Revocation fails closed.** With a revocation hook, [`Verifier::verify`] refuses a token
 //!   whose revocation state cannot be known.
 //!
+//! ## Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `cli` | the `tokengate` binary (keygen, jwks, mint, inspect, verify, hash-password) and its library module `cli`; install with `cargo install --path . --features cli` |
+//!
 //! The crypto is aws-lc (through `aws-lc-rs`, the backend `jsonwebtoken` is built with here),
 //! selected at compile time: there is no runtime provider to forget to install.
 
 mod claims;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 mod error;
 mod issue;
