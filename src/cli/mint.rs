@@ -105,7 +105,7 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
             false,
         ));
     }
-    Ok(Output::stdout(issued.token.clone()))
+    Ok(Output::stdout(issued.token))
 }
 
 fn signing_key(args: &Args) -> Result<Key, Failure> {
