@@ -374,6 +374,41 @@ fn jwks_has_public_members_only_and_refuses_secrets() {
     );
 }
 
+#[test]
+fn a_public_key_pem_verifies_and_publishes_but_cannot_mint() {
+    use aws_lc_rs::encoding::{AsDer as _, PublicKeyX509Der};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+
+    let dir = TempDir::new().unwrap();
+    let (_, private) = keygen(dir.path(), "ES256", Some("pub"));
+    let der = pem::parse(std::fs::read(&private).unwrap()).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.contents()).unwrap();
+    let spki: PublicKeyX509Der<'_> = pair.public_key().as_der().unwrap();
+    let public = dir.path().join("pub.public.pem");
+    std::fs::write(
+        &public,
+        pem::encode(&pem::Pem::new("PUBLIC KEY", spki.as_ref().to_vec())),
+    )
+    .unwrap();
+
+    let token = mint(&private, &[]);
+    // The kid of `pub.public.pem` is `pub.public`; --kid names the key the token was signed with.
+    let r = run(tg()
+        .args(["verify", &token, "--kid", "pub", "--key"])
+        .arg(&public));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(tg().args(["verify", &token, "--key"]).arg(&public));
+    assert_fails(&r, 1, "unknown key id");
+
+    let from_private = json(&run(tg().arg("jwks").arg(&private)).stdout);
+    let from_public = json(&run(tg().arg("jwks").arg(&public)).stdout);
+    assert_eq!(from_public["keys"][0]["x"], from_private["keys"][0]["x"]);
+    assert_eq!(from_public["keys"][0]["kid"], "pub.public");
+
+    let r = run(tg().args(["mint", "--sub", "a", "--key"]).arg(&public));
+    assert_fails(&r, 2, "cannot sign");
+}
+
 // ------------------------------------------------------------------------------- verify failures
 
 #[test]
