@@ -29,7 +29,8 @@
 //! # Output and exit codes
 //!
 //! Results go to standard output, human-readable by default and as JSON with `--json`. Errors go
-//! to standard error (`error: …`, or a one-line JSON object with `--json`). Exit codes:
+//! to standard error (`error: …`, or a one-line JSON object with `--json`; command-line parsing
+//! errors are always plain text). Exit codes:
 //!
 //! | code | constant | meaning |
 //! |---|---|---|
