@@ -404,6 +404,9 @@ impl Hasher {
 
     fn verify(&self, password: &str, hash: &str) -> Result<Verification, Error> {
         let parsed = argon2::PasswordHash::new(hash).map_err(|_| Error::PasswordHashInvalid)?;
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Err(Error::PasswordHashInvalid);
+        }
         let algorithm = argon2::Algorithm::try_from(parsed.algorithm)
             .map_err(|_| Error::PasswordHashInvalid)?;
         // The stored hash's own parameters, so hashes made with older settings still verify.
