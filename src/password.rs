@@ -1,37 +1,4 @@
 //! Password hashing and verification: argon2id in PHC string format, off the async workers.
-//!
-//! [`Passwords`] hashes with argon2id (version 0x13) and the OWASP parameters by default
-//! (m = 19456 KiB, t = 2, p = 1), verifies any argon2 PHC string, and tells when a stored hash was
-//! made with other parameters ([`Verification::ValidNeedsRehash`]) so a login can upgrade it.
-//!
-//! # Why a dedicated pool
-//!
-//! One argon2id hash with the OWASP parameters costs tens of milliseconds of CPU and 19 MiB of
-//! memory. Run on tokio's worker threads, a flood of logins stalls every other route; even tokio's
-//! shared blocking pool (up to 512 threads) lets a flood take all the cores. So the async
-//! [`Passwords::hash`] and [`Passwords::verify`] send the work to a small set of dedicated threads:
-//!
-//! - `workers` threads (default: the number of CPUs), so at most that many hashes run at once and
-//!   memory stays bounded (`workers` × `m`);
-//! - those threads run at the lowest scheduling priority (nice 19 on Unix, through the
-//!   `thread-priority` crate), so the request-serving threads win the CPU when both want it;
-//! - at most `queue` further requests wait (default: 16 per worker); past that the request is
-//!   refused at once with [`Error::PasswordBusy`] (the login router answers 503 with `Retry-After`)
-//!   instead of piling up.
-//!
-//! The blocking [`Passwords::hash_blocking`] and [`Passwords::verify_blocking`] run on the
-//! calling thread, for command-line tools and other synchronous code.
-//!
-//! # Security
-//!
-//! - Passwords are taken whole, as UTF-8 bytes (no truncation, no normalisation); anything longer
-//!   than `max_len` (default [`DEFAULT_MAX_PASSWORD_LEN`], 1024 bytes) is refused with
-//!   [`Error::PasswordTooLong`] before any work.
-//! - The copies handed to the hashing threads are zeroized when dropped.
-//! - [`Passwords::verify_or_dummy`] checks a password of an unknown user against a dummy hash made
-//!   with the configured parameters, so an unknown user and a wrong password cost the same time
-//!   and give the same answer.
-//! - [`PasswordHash`] and the errors never print a password or a hash.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,7 +78,40 @@ impl Verification {
     }
 }
 
-/// Hashes and verifies passwords with argon2id; see the [module docs](self).
+/// Hashes and verifies passwords with argon2id.
+///
+/// [`Passwords`] hashes with argon2id (version 0x13) and the OWASP parameters by default
+/// (m = 19456 KiB, t = 2, p = 1), verifies any argon2 PHC string, and tells when a stored hash was
+/// made with other parameters ([`Verification::ValidNeedsRehash`]) so a login can upgrade it.
+///
+/// # Why a dedicated pool
+///
+/// One argon2id hash with the OWASP parameters costs tens of milliseconds of CPU and 19 MiB of
+/// memory. Run on tokio's worker threads, a flood of logins stalls every other route; even tokio's
+/// shared blocking pool (up to 512 threads) lets a flood take all the cores. So the async
+/// [`Passwords::hash`] and [`Passwords::verify`] send the work to a small set of dedicated threads:
+///
+/// - `workers` threads (default: the number of CPUs), so at most that many hashes run at once and
+///   memory stays bounded (`workers` × `m`);
+/// - those threads run at the lowest scheduling priority (nice 19 on Unix, through the
+///   `thread-priority` crate), so the request-serving threads win the CPU when both want it;
+/// - at most `queue` further requests wait (default: 16 per worker); past that the request is
+///   refused at once with [`Error::PasswordBusy`] (the login router answers 503 with `Retry-After`)
+///   instead of piling up.
+///
+/// The blocking [`Passwords::hash_blocking`] and [`Passwords::verify_blocking`] run on the
+/// calling thread, for command-line tools and other synchronous code.
+///
+/// # Security
+///
+/// - Passwords are taken whole, as UTF-8 bytes (no truncation, no normalisation); anything longer
+///   than `max_len` (default [`DEFAULT_MAX_PASSWORD_LEN`], 1024 bytes) is refused with
+///   [`Error::PasswordTooLong`] before any work.
+/// - The copies handed to the hashing threads are zeroized when dropped.
+/// - [`Passwords::verify_or_dummy`] checks a password of an unknown user against a dummy hash made
+///   with the configured parameters, so an unknown user and a wrong password cost the same time
+///   and give the same answer.
+/// - [`PasswordHash`] and the errors never print a password or a hash.
 ///
 /// Cloning is cheap and shares the hashing threads; they stop when the last clone is dropped.
 ///
@@ -243,7 +243,9 @@ impl PasswordsBuilder {
     pub fn build(self) -> Result<Passwords, Error> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| {
-                Error::Config(format!("memory_kib/iterations/parallelism: invalid argon2 parameters ({e})"))
+                Error::Config(format!(
+                    "memory_kib/iterations/parallelism: invalid argon2 parameters ({e})"
+                ))
             })?;
         if self.max_len == 0 {
             return Err(Error::Config("max_len: must be at least 1 byte".into()));
@@ -253,11 +255,17 @@ impl PasswordsBuilder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, usize::from),
         };
-        let queue = self.queue.unwrap_or(workers.saturating_mul(DEFAULT_QUEUE_PER_WORKER));
+        let queue = self
+            .queue
+            .unwrap_or(workers.saturating_mul(DEFAULT_QUEUE_PER_WORKER));
         let pool = Pool::start(workers, queue, self.low_priority)?;
         Ok(Passwords {
             inner: Arc::new(Inner {
-                hasher: Hasher { params, max_len: self.max_len, dummy: OnceLock::new() },
+                hasher: Hasher {
+                    params,
+                    max_len: self.max_len,
+                    dummy: OnceLock::new(),
+                },
                 pool,
             }),
         })
@@ -279,7 +287,10 @@ impl Passwords {
         self.inner.hasher.check_len(password)?;
         let password = Zeroizing::new(password.to_owned());
         let inner = Arc::clone(&self.inner);
-        self.inner.pool.run(move || inner.hasher.hash(&password)).await
+        self.inner
+            .pool
+            .run(move || inner.hasher.hash(&password))
+            .await
     }
 
     /// Checks `password` against a stored PHC hash on a hashing thread.
@@ -292,7 +303,10 @@ impl Passwords {
         let password = Zeroizing::new(password.to_owned());
         let hash = hash.to_owned();
         let inner = Arc::clone(&self.inner);
-        self.inner.pool.run(move || inner.hasher.verify(&password, &hash)).await
+        self.inner
+            .pool
+            .run(move || inner.hasher.verify(&password, &hash))
+            .await
     }
 
     /// Checks the password of a login whose user may not exist: with `Some(hash)` this is
@@ -322,7 +336,10 @@ impl Passwords {
                 self.inner.hasher.check_len(password)?;
                 let password = Zeroizing::new(password.to_owned());
                 let inner = Arc::clone(&self.inner);
-                self.inner.pool.run(move || inner.hasher.verify_dummy(&password)).await
+                self.inner
+                    .pool
+                    .run(move || inner.hasher.verify_dummy(&password))
+                    .await
             }
         }
     }
@@ -381,7 +398,11 @@ impl Passwords {
 
 impl Hasher {
     fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(argon2::Algorithm::Argon2id, Version::V0x13, self.params.clone())
+        Argon2::new(
+            argon2::Algorithm::Argon2id,
+            Version::V0x13,
+            self.params.clone(),
+        )
     }
 
     fn check_len(&self, password: &str) -> Result<(), Error> {
@@ -429,7 +450,9 @@ impl Hasher {
             let mut random = Zeroizing::new([0u8; 24]);
             aws_lc_rs::rand::fill(random.as_mut()).map_err(|_| ())?;
             let secret = Zeroizing::new(STANDARD_NO_PAD.encode(random.as_ref()));
-            self.hash(&secret).map(PasswordHash::into_string).map_err(|_| ())
+            self.hash(&secret)
+                .map(PasswordHash::into_string)
+                .map_err(|_| ())
         });
         let dummy = dummy.as_deref().map_err(|()| Error::Crypto)?;
         // The outcome is discarded: an unknown user never logs in, even with the dummy's secret.
@@ -485,9 +508,16 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("tokengate-argon2-{i}"))
                 .spawn(move || worker(&receiver, low_priority))
-                .map_err(|e| Error::Config(format!("workers: cannot spawn a hashing thread ({e})")))?;
+                .map_err(|e| {
+                    Error::Config(format!("workers: cannot spawn a hashing thread ({e})"))
+                })?;
         }
-        Ok(Self { sender: Mutex::new(sender), pending: Arc::new(AtomicUsize::new(0)), workers, queue })
+        Ok(Self {
+            sender: Mutex::new(sender),
+            pending: Arc::new(AtomicUsize::new(0)),
+            workers,
+            queue,
+        })
     }
 
     /// Runs `f` on a hashing thread, or refuses at once when `workers + queue` jobs are pending.
@@ -499,7 +529,9 @@ impl Pool {
         let limit = self.workers.saturating_add(self.queue);
         let admitted = self
             .pending
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
             .is_ok();
         if !admitted {
             return Err(Error::PasswordBusy);
@@ -528,7 +560,8 @@ impl Pool {
 
 fn worker(receiver: &Mutex<mpsc::Receiver<Job>>, low_priority: bool) {
     if low_priority
-        && let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+        && let Err(e) =
+            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
     {
         tracing::warn!(target: "tokengate::password", error = ?e, "cannot lower the hashing thread's priority");
     }
@@ -552,7 +585,12 @@ mod tests {
     use super::*;
 
     fn small() -> Passwords {
-        Passwords::builder().memory_kib(64).iterations(1).workers(1).build().unwrap()
+        Passwords::builder()
+            .memory_kib(64)
+            .iterations(1)
+            .workers(1)
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -561,21 +599,51 @@ mod tests {
         let h = p.hash_blocking("x").unwrap();
         assert!(!p.needs_rehash(h.as_str()).unwrap());
         for other in [
-            Passwords::builder().memory_kib(72).iterations(1).workers(1).build().unwrap(),
-            Passwords::builder().memory_kib(64).iterations(2).workers(1).build().unwrap(),
-            Passwords::builder().memory_kib(64).iterations(1).parallelism(2).workers(1).build().unwrap(),
+            Passwords::builder()
+                .memory_kib(72)
+                .iterations(1)
+                .workers(1)
+                .build()
+                .unwrap(),
+            Passwords::builder()
+                .memory_kib(64)
+                .iterations(2)
+                .workers(1)
+                .build()
+                .unwrap(),
+            Passwords::builder()
+                .memory_kib(64)
+                .iterations(1)
+                .parallelism(2)
+                .workers(1)
+                .build()
+                .unwrap(),
         ] {
             assert!(other.needs_rehash(h.as_str()).unwrap(), "{other:?}");
         }
         // argon2i with the same parameters: another algorithm.
-        let argon2i = Argon2::new(argon2::Algorithm::Argon2i, Version::V0x13, p.inner.hasher.params.clone());
+        let argon2i = Argon2::new(
+            argon2::Algorithm::Argon2i,
+            Version::V0x13,
+            p.inner.hasher.params.clone(),
+        );
         let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
         let h = argon2i.hash_password(b"x", &salt).unwrap().to_string();
         assert!(p.needs_rehash(&h).unwrap());
-        assert_eq!(p.verify_blocking("x", &h).unwrap(), Verification::ValidNeedsRehash);
+        assert_eq!(
+            p.verify_blocking("x", &h).unwrap(),
+            Verification::ValidNeedsRehash
+        );
         // argon2 v0x10.
-        let old = Argon2::new(argon2::Algorithm::Argon2id, Version::V0x10, p.inner.hasher.params.clone());
+        let old = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            Version::V0x10,
+            p.inner.hasher.params.clone(),
+        );
         let h = old.hash_password(b"x", &salt).unwrap().to_string();
-        assert_eq!(p.verify_blocking("x", &h).unwrap(), Verification::ValidNeedsRehash);
+        assert_eq!(
+            p.verify_blocking("x", &h).unwrap(),
+            Verification::ValidNeedsRehash
+        );
     }
 }

@@ -1,40 +1,4 @@
 //! Login sessions: refresh-token rotation with reuse detection, logout, "log out everywhere".
-//!
-//! A session (a refresh-token *family*) starts at login with [`Sessions::start`], which mints an
-//! access token and a refresh token that both carry the session id as `sid`, and records the
-//! family in the [`Store`]. Then:
-//!
-//! - **Rotation.** [`Sessions::refresh`] accepts a refresh token once: it mints a new pair and makes
-//!   the new refresh token the family's only valid one. The spent token is refused afterwards.
-//! - **Reuse detection.** Presenting a spent refresh token means two parties hold the family (one
-//!   of them stole it): the whole family is revoked ([`Error::RefreshReused`]), and so are the
-//!   access tokens minted from it, through the store's revocation check on `sid`. Of several
-//!   concurrent refreshes with one token exactly one succeeds; the others count as reuse.
-//! - **Lifetimes.** A family ends `lifetime` after login whatever happens (absolute lifetime,
-//!   default [`DEFAULT_SESSION_LIFETIME`], 30 days) and when unused for `idle_timeout` (default
-//!   [`DEFAULT_IDLE_TIMEOUT`], 14 days): [`Error::SessionExpired`]. Refresh tokens are minted with a
-//!   lifetime of `idle_timeout` (capped by `lifetime`).
-//! - **Logout.** [`Sessions::logout`] denylists the access token's `jti` and revokes its family.
-//!   [`Sessions::logout_everywhere`] refuses every token of a subject issued up to now.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, MemoryStore, Sessions, Store, Verifier};
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
-//! let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[9; 32])?)?;
-//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-//! let issuer = Issuer::builder(ring.clone()).issuer("me").audience("api").build()?;
-//! let verifier = Verifier::builder(ring).issuer("me").audience("api").revocation(store.clone()).build()?;
-//! let sessions = Sessions::builder(issuer, verifier.clone(), store).build()?;
-//!
-//! let first = sessions.start(Grant::new("alice").role("admin")).await?;
-//! let second = sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await?;
-//! // The spent refresh token is refused, and its reuse ends the session...
-//! assert!(matches!(sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await, Err(Error::RefreshReused)));
-//! // ...so the access tokens of that session are refused too.
-//! assert!(matches!(verifier.verify::<tokengate::NoExtra>(&second.access.token).await, Err(Error::Revoked)));
-//! # Ok(()) }
-//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -44,11 +8,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::Error;
 use crate::claims::Claims;
 use crate::issue::{self, Grant, Issued, Issuer, TokenKind};
 use crate::store::{NewFamily, Rotation, Store};
 use crate::verify::{MAX_LEEWAY, TokenRef, Verifier};
-use crate::Error;
 
 /// Default absolute session lifetime: 30 days.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -74,7 +38,43 @@ impl TokenPair {
     }
 }
 
-/// Starts, rotates and ends sessions; see the [module docs](self). Cloning is cheap.
+/// Starts, rotates and ends sessions. Cloning is cheap.
+///
+/// A session (a refresh-token *family*) starts at login with [`Sessions::start`], which mints an
+/// access token and a refresh token that both carry the session id as `sid`, and records the
+/// family in the [`Store`]. Then:
+///
+/// - **Rotation.** [`Sessions::refresh`] accepts a refresh token once: it mints a new pair and makes
+///   the new refresh token the family's only valid one. The spent token is refused afterwards.
+/// - **Reuse detection.** Presenting a spent refresh token means two parties hold the family (one
+///   of them stole it): the whole family is revoked ([`Error::RefreshReused`]), and so are the
+///   access tokens minted from it, through the store's revocation check on `sid`. Of several
+///   concurrent refreshes with one token exactly one succeeds; the others count as reuse.
+/// - **Lifetimes.** A family ends `lifetime` after login whatever happens (absolute lifetime,
+///   default [`DEFAULT_SESSION_LIFETIME`], 30 days) and when unused for `idle_timeout` (default
+///   [`DEFAULT_IDLE_TIMEOUT`], 14 days): [`Error::SessionExpired`]. Refresh tokens are minted with a
+///   lifetime of `idle_timeout` (capped by `lifetime`).
+/// - **Logout.** [`Sessions::logout`] denylists the access token's `jti` and revokes its family.
+///   [`Sessions::logout_everywhere`] refuses every token of a subject issued up to now.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, MemoryStore, Sessions, Store, Verifier};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+/// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[9; 32])?)?;
+/// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+/// let issuer = Issuer::builder(ring.clone()).issuer("me").audience("api").build()?;
+/// let verifier = Verifier::builder(ring).issuer("me").audience("api").revocation(store.clone()).build()?;
+/// let sessions = Sessions::builder(issuer, verifier.clone(), store).build()?;
+///
+/// let first = sessions.start(Grant::new("alice").role("admin")).await?;
+/// let second = sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await?;
+/// // The spent refresh token is refused, and its reuse ends the session...
+/// assert!(matches!(sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await, Err(Error::RefreshReused)));
+/// // ...so the access tokens of that session are refused too.
+/// assert!(matches!(verifier.verify::<tokengate::NoExtra>(&second.access.token).await, Err(Error::Revoked)));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Inner>,
@@ -134,7 +134,9 @@ impl SessionsBuilder {
             return Err(Error::Config("lifetime: must be greater than zero".into()));
         }
         if self.idle_timeout.is_zero() {
-            return Err(Error::Config("idle_timeout: must be greater than zero".into()));
+            return Err(Error::Config(
+                "idle_timeout: must be greater than zero".into(),
+            ));
         }
         Ok(Sessions {
             inner: Arc::new(Inner {
@@ -191,7 +193,11 @@ impl Sessions {
                     .saturating_add(secs(MAX_LEEWAY)),
             })
             .await?;
-        Ok(TokenPair { access, refresh, session: sid })
+        Ok(TokenPair {
+            access,
+            refresh,
+            session: sid,
+        })
     }
 
     /// Rotates a refresh token: a new pair with the same subject, roles, permissions and
@@ -246,7 +252,11 @@ impl Sessions {
     /// # Errors
     /// As [`Sessions::refresh`], plus the errors of `grant_for`; [`Error::Config`] when the grant
     /// names another subject.
-    pub async fn refresh_with<T, U, F, Fut>(&self, refresh_token: &str, grant_for: F) -> Result<TokenPair, Error>
+    pub async fn refresh_with<T, U, F, Fut>(
+        &self,
+        refresh_token: &str,
+        grant_for: F,
+    ) -> Result<TokenPair, Error>
     where
         T: DeserializeOwned,
         U: Serialize,
@@ -254,7 +264,9 @@ impl Sessions {
         Fut: Future<Output = Result<Grant<U>, Error>>,
     {
         let inner = &*self.inner;
-        let claims: Claims<T> = inner.verifier.verify_stateless_as(refresh_token, &TokenKind::Refresh)?;
+        let claims: Claims<T> = inner
+            .verifier
+            .verify_stateless_as(refresh_token, &TokenKind::Refresh)?;
         let sid = claims.sid.clone().ok_or(Error::MissingClaim("sid"))?;
         let jti = claims.jti.clone().ok_or(Error::MissingClaim("jti"))?;
         let iat = claims.iat.ok_or(Error::MissingClaim("iat"))?;
@@ -275,12 +287,18 @@ impl Sessions {
         }
         let mut grant = grant_for(claims).await?;
         if grant.sub != sub {
-            return Err(Error::Config("refresh grant: `sub` must be the refresh token's subject".into()));
+            return Err(Error::Config(
+                "refresh grant: `sub` must be the refresh token's subject".into(),
+            ));
         }
         grant.sid = Some(sid.clone());
         let (access, refresh) = self.mint(&mut grant)?;
         match inner.store.rotate(&sid, &jti, &refresh.jti).await? {
-            Rotation::Rotated => Ok(TokenPair { access, refresh, session: sid }),
+            Rotation::Rotated => Ok(TokenPair {
+                access,
+                refresh,
+                session: sid,
+            }),
             Rotation::Reused => {
                 tracing::warn!(target: "tokengate::refresh", "refresh token reused; session revoked");
                 Err(Error::RefreshReused)
@@ -356,7 +374,9 @@ impl Sessions {
         let access = inner.issuer.issue_access(grant)?;
         let access_ttl = grant.ttl.take();
         let refresh_secs = inner.idle_timeout.min(inner.lifetime);
-        grant.ttl = Some(Duration::from_secs(u64::try_from(refresh_secs).unwrap_or(u64::MAX)));
+        grant.ttl = Some(Duration::from_secs(
+            u64::try_from(refresh_secs).unwrap_or(u64::MAX),
+        ));
         let refresh = inner.issuer.issue_refresh(grant);
         grant.ttl = access_ttl;
         Ok((access, refresh?))

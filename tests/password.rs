@@ -1,24 +1,53 @@
 //! Password hashing: format, verification, rehash detection, length limits, admission control,
 //! the unknown-user path, redaction.
 
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
 use tokengate::{Error, Passwords, Verification};
 
 fn small() -> Passwords {
-    Passwords::builder().memory_kib(64).iterations(1).build().unwrap()
+    Passwords::builder()
+        .memory_kib(64)
+        .iterations(1)
+        .build()
+        .unwrap()
 }
 
 /// Parameters heavy enough that a hash is still running while the next requests are submitted.
 fn slow(workers: usize, queue: usize) -> Passwords {
-    Passwords::builder().memory_kib(8192).iterations(3).workers(workers).queue(queue).build().unwrap()
+    Passwords::builder()
+        .memory_kib(8192)
+        .iterations(3)
+        .workers(workers)
+        .queue(queue)
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn default_parameters_are_owasp_argon2id_and_round_trip() {
     let passwords = Passwords::builder().build().unwrap();
     let hash = passwords.hash("hunter2-but-longer").await.unwrap();
-    assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
-    assert_eq!(passwords.verify("hunter2-but-longer", hash.as_str()).await.unwrap(), Verification::Valid);
-    assert_eq!(passwords.verify("hunter2-but-longes", hash.as_str()).await.unwrap(), Verification::Invalid);
+    assert!(
+        hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        hash.as_str()
+    );
+    assert_eq!(
+        passwords
+            .verify("hunter2-but-longer", hash.as_str())
+            .await
+            .unwrap(),
+        Verification::Valid
+    );
+    assert_eq!(
+        passwords
+            .verify("hunter2-but-longes", hash.as_str())
+            .await
+            .unwrap(),
+        Verification::Invalid
+    );
     assert!(!passwords.needs_rehash(hash.as_str()).unwrap());
 }
 
@@ -40,15 +69,24 @@ async fn long_and_non_ascii_passwords_are_taken_whole() {
     let other = format!("{base}ac");
     assert_eq!(long.len(), 1024);
     let hash = p.hash(&long).await.unwrap();
-    assert_eq!(p.verify(&long, hash.as_str()).await.unwrap(), Verification::Valid);
-    assert_eq!(p.verify(&other, hash.as_str()).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        p.verify(&long, hash.as_str()).await.unwrap(),
+        Verification::Valid
+    );
+    assert_eq!(
+        p.verify(&other, hash.as_str()).await.unwrap(),
+        Verification::Invalid
+    );
 
     // No normalisation: the composed and decomposed forms of "é" are different passwords.
     let composed = "caf\u{e9}";
     let decomposed = "cafe\u{301}";
     let hash = p.hash(composed).await.unwrap();
     assert!(p.verify(composed, hash.as_str()).await.unwrap().is_valid());
-    assert_eq!(p.verify(decomposed, hash.as_str()).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        p.verify(decomposed, hash.as_str()).await.unwrap(),
+        Verification::Invalid
+    );
     // The empty password is a password (policy is the application's).
     let hash = p.hash_blocking("").unwrap();
     assert!(p.verify_blocking("", hash.as_str()).unwrap().is_valid());
@@ -61,17 +99,40 @@ async fn too_long_passwords_are_refused_before_hashing() {
     let over = "x".repeat(1025);
     let megabyte = "y".repeat(1 << 20);
     for pw in [&over, &megabyte] {
-        assert!(matches!(p.hash(pw).await, Err(Error::PasswordTooLong { max: 1024 })));
-        assert!(matches!(p.verify(pw, hash.as_str()).await, Err(Error::PasswordTooLong { max: 1024 })));
-        assert!(matches!(p.verify_or_dummy(pw, None).await, Err(Error::PasswordTooLong { max: 1024 })));
-        assert!(matches!(p.hash_blocking(pw), Err(Error::PasswordTooLong { max: 1024 })));
-        assert!(matches!(p.verify_blocking(pw, hash.as_str()), Err(Error::PasswordTooLong { max: 1024 })));
+        assert!(matches!(
+            p.hash(pw).await,
+            Err(Error::PasswordTooLong { max: 1024 })
+        ));
+        assert!(matches!(
+            p.verify(pw, hash.as_str()).await,
+            Err(Error::PasswordTooLong { max: 1024 })
+        ));
+        assert!(matches!(
+            p.verify_or_dummy(pw, None).await,
+            Err(Error::PasswordTooLong { max: 1024 })
+        ));
+        assert!(matches!(
+            p.hash_blocking(pw),
+            Err(Error::PasswordTooLong { max: 1024 })
+        ));
+        assert!(matches!(
+            p.verify_blocking(pw, hash.as_str()),
+            Err(Error::PasswordTooLong { max: 1024 })
+        ));
     }
     // The limit is configurable.
-    let p = Passwords::builder().memory_kib(64).iterations(1).max_len(8).build().unwrap();
+    let p = Passwords::builder()
+        .memory_kib(64)
+        .iterations(1)
+        .max_len(8)
+        .build()
+        .unwrap();
     assert_eq!(p.max_len(), 8);
     p.hash_blocking("12345678").unwrap();
-    assert!(matches!(p.hash_blocking("123456789"), Err(Error::PasswordTooLong { max: 8 })));
+    assert!(matches!(
+        p.hash_blocking("123456789"),
+        Err(Error::PasswordTooLong { max: 8 })
+    ));
     let text = Error::PasswordTooLong { max: 8 }.to_string();
     assert!(!text.contains("123456789"));
 }
@@ -79,17 +140,27 @@ async fn too_long_passwords_are_refused_before_hashing() {
 #[tokio::test]
 async fn changed_parameters_ask_for_a_rehash() {
     let old = small();
-    let new = Passwords::builder().memory_kib(128).iterations(2).build().unwrap();
+    let new = Passwords::builder()
+        .memory_kib(128)
+        .iterations(2)
+        .build()
+        .unwrap();
     let hash = old.hash("pw").await.unwrap();
     assert!(new.needs_rehash(hash.as_str()).unwrap());
     let v = new.verify("pw", hash.as_str()).await.unwrap();
     assert_eq!(v, Verification::ValidNeedsRehash);
     assert!(v.is_valid() && v.needs_rehash());
     // A wrong password never asks for a rehash.
-    assert_eq!(new.verify("nope", hash.as_str()).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        new.verify("nope", hash.as_str()).await.unwrap(),
+        Verification::Invalid
+    );
     // The upgraded hash no longer does.
     let upgraded = new.hash("pw").await.unwrap();
-    assert_eq!(new.verify("pw", upgraded.as_str()).await.unwrap(), Verification::Valid);
+    assert_eq!(
+        new.verify("pw", upgraded.as_str()).await.unwrap(),
+        Verification::Valid
+    );
 }
 
 #[tokio::test]
@@ -99,7 +170,7 @@ async fn hashes_that_are_not_argon2_are_refused() {
         "",
         "plaintext",
         "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", // bcrypt
-        "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",                    // no hash part
+        "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",                      // no hash part
         "$argon2id$v=99$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
         "$scrypt$ln=1,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
     ] {
@@ -108,7 +179,10 @@ async fn hashes_that_are_not_argon2_are_refused() {
             "{bad}"
         );
     }
-    assert!(matches!(p.needs_rehash("plaintext"), Err(Error::PasswordHashInvalid)));
+    assert!(matches!(
+        p.needs_rehash("plaintext"),
+        Err(Error::PasswordHashInvalid)
+    ));
     // The error text does not echo the hash.
     assert!(!Error::PasswordHashInvalid.to_string().contains('$'));
 }
@@ -117,14 +191,25 @@ async fn hashes_that_are_not_argon2_are_refused() {
 async fn unknown_users_get_the_wrong_password_answer_after_the_same_work() {
     let p = small();
     let hash = p.hash("real").await.unwrap();
-    let wrong = p.verify_or_dummy("guess", Some(hash.as_str())).await.unwrap();
+    let wrong = p
+        .verify_or_dummy("guess", Some(hash.as_str()))
+        .await
+        .unwrap();
     let unknown = p.verify_or_dummy("guess", None).await.unwrap();
     assert_eq!(wrong, Verification::Invalid);
     assert_eq!(unknown, wrong);
     // A known user with the right password still logs in through the same call.
-    assert_eq!(p.verify_or_dummy("real", Some(hash.as_str())).await.unwrap(), Verification::Valid);
+    assert_eq!(
+        p.verify_or_dummy("real", Some(hash.as_str()))
+            .await
+            .unwrap(),
+        Verification::Valid
+    );
     // Even the empty password never matches the dummy.
-    assert_eq!(p.verify_or_dummy("", None).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        p.verify_or_dummy("", None).await.unwrap(),
+        Verification::Invalid
+    );
 }
 
 #[tokio::test]
@@ -142,9 +227,16 @@ async fn a_full_queue_refuses_at_once_and_recovers() {
     let p = slow(1, 1);
     let hash = p.hash_blocking("pw").unwrap();
     // Ten at once: one runs, one waits, eight are refused without waiting.
-    let results = futures_util::future::join_all((0..10).map(|_| p.verify("pw", hash.as_str()))).await;
-    let ok = results.iter().filter(|r| matches!(r, Ok(Verification::Valid))).count();
-    let busy = results.iter().filter(|r| matches!(r, Err(Error::PasswordBusy))).count();
+    let results =
+        futures_util::future::join_all((0..10).map(|_| p.verify("pw", hash.as_str()))).await;
+    let ok = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Verification::Valid)))
+        .count();
+    let busy = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::PasswordBusy)))
+        .count();
     assert_eq!((ok, busy), (2, 8), "{results:?}");
     // Once they finished, there is room again.
     assert!(p.verify("pw", hash.as_str()).await.unwrap().is_valid());
@@ -175,8 +267,14 @@ async fn abandoned_requests_free_their_slot() {
 fn blocking_functions_work_without_a_runtime() {
     let p = small();
     let hash = p.hash_blocking("cli").unwrap();
-    assert_eq!(p.verify_blocking("cli", hash.as_str()).unwrap(), Verification::Valid);
-    assert_eq!(p.verify_blocking("ilc", hash.as_str()).unwrap(), Verification::Invalid);
+    assert_eq!(
+        p.verify_blocking("cli", hash.as_str()).unwrap(),
+        Verification::Valid
+    );
+    assert_eq!(
+        p.verify_blocking("ilc", hash.as_str()).unwrap(),
+        Verification::Invalid
+    );
 }
 
 #[test]

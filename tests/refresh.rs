@@ -1,6 +1,9 @@
 //! Sessions: rotation, reuse detection, idle and absolute expiry, logout, "log out everywhere",
 //! concurrent refreshes, failing closed.
 
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +25,8 @@ struct Setup {
 
 fn setup_with(lifetime: u64, idle: u64) -> Setup {
     let clock = ManualClock::new(T0);
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::builder().clock(clock.clone()).build().unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(MemoryStore::builder().clock(clock.clone()).build().unwrap());
     let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[5; 32]).unwrap()).unwrap();
     let issuer = Issuer::builder(ring.clone())
         .issuer("https://auth")
@@ -43,7 +47,12 @@ fn setup_with(lifetime: u64, idle: u64) -> Setup {
         .idle_timeout(Duration::from_secs(idle))
         .build()
         .unwrap();
-    Setup { clock, issuer, verifier, sessions }
+    Setup {
+        clock,
+        issuer,
+        verifier,
+        sessions,
+    }
 }
 
 fn setup() -> Setup {
@@ -56,7 +65,10 @@ impl Setup {
     }
 
     async fn access_revoked(&self, token: &str) -> bool {
-        matches!(self.verifier.verify::<NoExtra>(token).await, Err(Error::Revoked))
+        matches!(
+            self.verifier.verify::<NoExtra>(token).await,
+            Err(Error::Revoked)
+        )
     }
 
     async fn refresh(&self, token: &str) -> Result<tokengate::TokenPair, Error> {
@@ -67,7 +79,11 @@ impl Setup {
 #[tokio::test]
 async fn start_mints_a_typed_pair_sharing_the_session() {
     let s = setup();
-    let pair = s.sessions.start(Grant::new("alice").role("admin").permission("p")).await.unwrap();
+    let pair = s
+        .sessions
+        .start(Grant::new("alice").role("admin").permission("p"))
+        .await
+        .unwrap();
     assert_eq!(pair.access.kind, TokenKind::Access);
     assert_eq!(pair.refresh.kind, TokenKind::Refresh);
     assert_eq!(pair.expires_in(), 600);
@@ -77,22 +93,35 @@ async fn start_mints_a_typed_pair_sharing_the_session() {
     assert_eq!(claims.sid.as_deref(), Some(pair.session.as_str()));
     assert!(claims.has_role("admin"));
     // Each kind is refused where the other is expected.
-    assert!(matches!(s.verifier.verify::<NoExtra>(&pair.refresh.token).await, Err(Error::WrongTokenType)));
-    assert!(matches!(s.refresh(&pair.access.token).await, Err(Error::WrongTokenType)));
+    assert!(matches!(
+        s.verifier.verify::<NoExtra>(&pair.refresh.token).await,
+        Err(Error::WrongTokenType)
+    ));
+    assert!(matches!(
+        s.refresh(&pair.access.token).await,
+        Err(Error::WrongTokenType)
+    ));
     assert!(!format!("{pair:?}").contains(&pair.refresh.token));
 }
 
 #[tokio::test]
 async fn refresh_rotates_and_keeps_the_grant() {
     let s = setup();
-    let first = s.sessions.start(Grant::new("alice").role("admin").permission("p")).await.unwrap();
+    let first = s
+        .sessions
+        .start(Grant::new("alice").role("admin").permission("p"))
+        .await
+        .unwrap();
     s.clock.advance(60);
     let second = s.refresh(&first.refresh.token).await.unwrap();
     assert_eq!(second.session, first.session);
     assert_ne!(second.refresh.jti, first.refresh.jti);
     assert_ne!(second.refresh.token, first.refresh.token);
     let claims = s.access_ok(&second.access.token).await;
-    assert_eq!((claims.sub.as_str(), claims.roles.as_slice()), ("alice", ["admin".to_owned()].as_slice()));
+    assert_eq!(
+        (claims.sub.as_str(), claims.roles.as_slice()),
+        ("alice", ["admin".to_owned()].as_slice())
+    );
     assert_eq!(claims.permissions, ["p"]);
     assert_eq!(claims.iat, Some(T0 + 60));
     let third = s.refresh(&second.refresh.token).await.unwrap();
@@ -107,14 +136,23 @@ async fn a_spent_refresh_token_is_refused_and_revokes_the_whole_session() {
     let second = s.refresh(&first.refresh.token).await.unwrap();
 
     // The spent token comes back (stolen copy or replay): reuse detected.
-    assert!(matches!(s.refresh(&first.refresh.token).await, Err(Error::RefreshReused)));
+    assert!(matches!(
+        s.refresh(&first.refresh.token).await,
+        Err(Error::RefreshReused)
+    ));
     // The legitimate holder's newer refresh token no longer works...
-    assert!(matches!(s.refresh(&second.refresh.token).await, Err(Error::SessionRevoked)));
+    assert!(matches!(
+        s.refresh(&second.refresh.token).await,
+        Err(Error::SessionRevoked)
+    ));
     // ...nor do the session's access tokens, through the verifier's revocation hook.
     assert!(s.access_revoked(&first.access.token).await);
     assert!(s.access_revoked(&second.access.token).await);
     // Presenting the spent token again keeps being refused.
-    assert!(matches!(s.refresh(&first.refresh.token).await, Err(Error::SessionRevoked)));
+    assert!(matches!(
+        s.refresh(&first.refresh.token).await,
+        Err(Error::SessionRevoked)
+    ));
     // Another session of the same user is untouched.
     s.access_ok(&other.access.token).await;
     s.refresh(&other.refresh.token).await.unwrap();
@@ -128,10 +166,16 @@ async fn idle_timeout_edge() {
     let second = s.refresh(&first.refresh.token).await.unwrap();
     // The idle timeout counts from the last refresh, and ends exactly at it.
     s.clock.advance(100);
-    assert!(matches!(s.refresh(&second.refresh.token).await, Err(Error::SessionExpired)));
+    assert!(matches!(
+        s.refresh(&second.refresh.token).await,
+        Err(Error::SessionExpired)
+    ));
     // Past the refresh token's own expiry (+ leeway) the verifier refuses it first.
     s.clock.advance(31);
-    assert!(matches!(s.refresh(&second.refresh.token).await, Err(Error::Expired)));
+    assert!(matches!(
+        s.refresh(&second.refresh.token).await,
+        Err(Error::Expired)
+    ));
 }
 
 #[tokio::test]
@@ -145,7 +189,10 @@ async fn absolute_lifetime_edge() {
     s.clock.advance(149); // T0 + 299: still within the lifetime
     pair = s.refresh(&pair.refresh.token).await.unwrap();
     s.clock.advance(1); // T0 + 300: over, even though the session is not idle
-    assert!(matches!(s.refresh(&pair.refresh.token).await, Err(Error::SessionExpired)));
+    assert!(matches!(
+        s.refresh(&pair.refresh.token).await,
+        Err(Error::SessionExpired)
+    ));
     // The access token minted at T0 + 299 lives out its own lifetime.
     s.access_ok(&pair.access.token).await;
 }
@@ -158,7 +205,10 @@ async fn logout_revokes_the_access_token_and_its_session() {
     let claims = s.access_ok(&pair.access.token).await;
     s.sessions.logout(&claims).await.unwrap();
     assert!(s.access_revoked(&pair.access.token).await);
-    assert!(matches!(s.refresh(&pair.refresh.token).await, Err(Error::SessionRevoked)));
+    assert!(matches!(
+        s.refresh(&pair.refresh.token).await,
+        Err(Error::SessionRevoked)
+    ));
     s.access_ok(&other.access.token).await;
     s.refresh(&other.refresh.token).await.unwrap();
 
@@ -170,7 +220,10 @@ async fn logout_revokes_the_access_token_and_its_session() {
     // Claims without jti cannot be logged out.
     let mut no_jti = claims;
     no_jti.jti = None;
-    assert!(matches!(s.sessions.logout(&no_jti).await, Err(Error::MissingClaim("jti"))));
+    assert!(matches!(
+        s.sessions.logout(&no_jti).await,
+        Err(Error::MissingClaim("jti"))
+    ));
 }
 
 #[tokio::test]
@@ -180,7 +233,10 @@ async fn revoke_session_by_id() {
     assert!(s.sessions.revoke_session(&pair.session).await.unwrap());
     assert!(!s.sessions.revoke_session("unknown").await.unwrap());
     assert!(s.access_revoked(&pair.access.token).await);
-    assert!(matches!(s.refresh(&pair.refresh.token).await, Err(Error::SessionRevoked)));
+    assert!(matches!(
+        s.refresh(&pair.refresh.token).await,
+        Err(Error::SessionRevoked)
+    ));
 }
 
 #[tokio::test]
@@ -193,7 +249,10 @@ async fn logout_everywhere_cuts_off_every_earlier_token_of_the_user() {
     s.sessions.logout_everywhere("alice").await.unwrap();
     for pair in [&a, &b] {
         assert!(s.access_revoked(&pair.access.token).await);
-        assert!(matches!(s.refresh(&pair.refresh.token).await, Err(Error::SessionRevoked)));
+        assert!(matches!(
+            s.refresh(&pair.refresh.token).await,
+            Err(Error::SessionRevoked)
+        ));
     }
     s.access_ok(&bob.access.token).await;
     // Tokens issued in the cut-off second are refused too (fail closed); the next second works.
@@ -234,23 +293,33 @@ async fn concurrent_refresh_of_one_token_has_exactly_one_success() {
 #[tokio::test]
 async fn refresh_with_looks_the_user_up_before_spending_the_token() {
     let s = setup();
-    let pair = s.sessions.start(Grant::new("bob").role("viewer")).await.unwrap();
+    let pair = s
+        .sessions
+        .start(Grant::new("bob").role("viewer"))
+        .await
+        .unwrap();
     // The lookup refuses (e.g. the user is disabled): the error comes back, the token is unspent.
     let refused = s
         .sessions
-        .refresh_with(&pair.refresh.token, |_: Claims| async { Err::<Grant, _>(Error::SessionRevoked) })
+        .refresh_with(&pair.refresh.token, |_: Claims| async {
+            Err::<Grant, _>(Error::SessionRevoked)
+        })
         .await;
     assert!(matches!(refused, Err(Error::SessionRevoked)));
     // A grant for someone else is refused.
     let wrong = s
         .sessions
-        .refresh_with(&pair.refresh.token, |_: Claims| async { Ok(Grant::new("mallory")) })
+        .refresh_with(&pair.refresh.token, |_: Claims| async {
+            Ok(Grant::new("mallory"))
+        })
         .await;
     assert!(matches!(wrong, Err(Error::Config(_))));
     // Fresh roles from the lookup.
     let next = s
         .sessions
-        .refresh_with(&pair.refresh.token, |c: Claims| async move { Ok(Grant::new(c.sub).role("editor")) })
+        .refresh_with(&pair.refresh.token, |c: Claims| async move {
+            Ok(Grant::new(c.sub).role("editor"))
+        })
         .await
         .unwrap();
     let claims = s.access_ok(&next.access.token).await;
@@ -262,11 +331,23 @@ async fn refresh_with_looks_the_user_up_before_spending_the_token() {
 async fn refresh_tokens_without_a_session_or_from_elsewhere_are_refused() {
     let s = setup();
     let loose = s.issuer.issue_refresh(&Grant::new("alice")).unwrap();
-    assert!(matches!(s.refresh(&loose.token).await, Err(Error::MissingClaim("sid"))));
+    assert!(matches!(
+        s.refresh(&loose.token).await,
+        Err(Error::MissingClaim("sid"))
+    ));
     // A session id the store never saw.
-    let forged = s.issuer.issue_refresh(&Grant::new("alice").session("made-up")).unwrap();
-    assert!(matches!(s.refresh(&forged.token).await, Err(Error::SessionRevoked)));
-    assert!(matches!(s.refresh("not.a.token").await, Err(Error::InvalidBase64(_) | Error::InvalidJson(_))));
+    let forged = s
+        .issuer
+        .issue_refresh(&Grant::new("alice").session("made-up"))
+        .unwrap();
+    assert!(matches!(
+        s.refresh(&forged.token).await,
+        Err(Error::SessionRevoked)
+    ));
+    assert!(matches!(
+        s.refresh("not.a.token").await,
+        Err(Error::InvalidBase64(_) | Error::InvalidJson(_))
+    ));
     assert!(matches!(s.refresh("garbage").await, Err(Error::Malformed)));
 }
 
@@ -275,8 +356,15 @@ fn settings_are_checked_by_build() {
     let s = setup();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     for (b, name) in [
-        (Sessions::builder(s.issuer.clone(), s.verifier.clone(), store.clone()).lifetime(Duration::ZERO), "lifetime"),
-        (Sessions::builder(s.issuer.clone(), s.verifier.clone(), store.clone()).idle_timeout(Duration::ZERO), "idle_timeout"),
+        (
+            Sessions::builder(s.issuer.clone(), s.verifier.clone(), store.clone())
+                .lifetime(Duration::ZERO),
+            "lifetime",
+        ),
+        (
+            Sessions::builder(s.issuer.clone(), s.verifier, store).idle_timeout(Duration::ZERO),
+            "idle_timeout",
+        ),
     ] {
         assert!(matches!(b.build(), Err(Error::Config(m)) if m.contains(name)));
     }
@@ -335,18 +423,32 @@ async fn an_unavailable_store_fails_closed_everywhere() {
         .revocation(store.clone())
         .build()
         .unwrap();
-    let sessions = Sessions::builder(s.issuer.clone(), verifier.clone(), store).build().unwrap();
-    assert!(matches!(sessions.start(Grant::new("alice")).await, Err(Error::StoreUnavailable(_))));
+    let sessions = Sessions::builder(s.issuer.clone(), verifier.clone(), store)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        sessions.start(Grant::new("alice")).await,
+        Err(Error::StoreUnavailable(_))
+    ));
     // Tokens minted while the store worked are refused while it is down.
     let good = s.sessions.start(Grant::new("alice")).await.unwrap();
-    assert!(matches!(sessions.refresh::<NoExtra>(&good.refresh.token).await, Err(Error::StoreUnavailable(_))));
+    assert!(matches!(
+        sessions.refresh::<NoExtra>(&good.refresh.token).await,
+        Err(Error::StoreUnavailable(_))
+    ));
     assert!(matches!(
         verifier.verify::<NoExtra>(&good.access.token).await,
         Err(Error::RevocationUnavailable(_))
     ));
     let claims = s.access_ok(&good.access.token).await;
-    assert!(matches!(sessions.logout(&claims).await, Err(Error::StoreUnavailable(_))));
-    assert!(matches!(sessions.logout_everywhere("alice").await, Err(Error::StoreUnavailable(_))));
+    assert!(matches!(
+        sessions.logout(&claims).await,
+        Err(Error::StoreUnavailable(_))
+    ));
+    assert!(matches!(
+        sessions.logout_everywhere("alice").await,
+        Err(Error::StoreUnavailable(_))
+    ));
     // The error text stays generic.
     assert_eq!(down().to_string(), "store unavailable");
 }

@@ -1,6 +1,9 @@
 //! The memory store: revocations and their lifetime, families and atomic rotation, cut-offs,
 //! throttling, the capacity bound, purging, and the verifier's revocation hook.
 
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +30,14 @@ fn family(id: &str, jti: &str) -> NewFamily {
 }
 
 fn token<'a>(jti: &'a str, sub: &'a str, sid: Option<&'a str>, iat: i64) -> TokenRef<'a> {
-    TokenRef { kind: &TokenKind::Access, jti, sub, sid, iat, exp: iat + 900 }
+    TokenRef {
+        kind: &TokenKind::Access,
+        jti,
+        sub,
+        sid,
+        iat,
+        exp: iat + 900,
+    }
 }
 
 async fn revoked(s: &MemoryStore, t: TokenRef<'_>) -> bool {
@@ -58,7 +68,10 @@ async fn rotation_accepts_the_current_jti_once_and_a_spent_one_revokes_the_famil
     let clock = ManualClock::new(T0);
     let s = store(&clock);
     s.create_family(family("f", "r1")).await.unwrap();
-    assert!(matches!(s.create_family(family("f", "x")).await, Err(Error::Config(_))));
+    assert!(matches!(
+        s.create_family(family("f", "x")).await,
+        Err(Error::Config(_))
+    ));
     assert!(!revoked(&s, token("a1", "alice", Some("f"), T0)).await);
 
     assert_eq!(s.rotate("f", "r1", "r2").await.unwrap(), Rotation::Rotated);
@@ -70,7 +83,10 @@ async fn rotation_accepts_the_current_jti_once_and_a_spent_one_revokes_the_famil
     // Other sessions and tokens without a session are not affected.
     assert!(!revoked(&s, token("a2", "alice", Some("g"), T0)).await);
     assert!(!revoked(&s, token("a3", "alice", None, T0)).await);
-    assert_eq!(s.rotate("nope", "r1", "r2").await.unwrap(), Rotation::Unknown);
+    assert_eq!(
+        s.rotate("nope", "r1", "r2").await.unwrap(),
+        Rotation::Unknown
+    );
 }
 
 #[tokio::test]
@@ -92,7 +108,12 @@ async fn idle_timeout_edge_is_exact_and_counts_from_the_last_use() {
 async fn absolute_lifetime_edge_is_exact() {
     let clock = ManualClock::new(T0);
     let s = store(&clock);
-    s.create_family(NewFamily { idle_timeout: 10_000, ..family("f", "r1") }).await.unwrap();
+    s.create_family(NewFamily {
+        idle_timeout: 10_000,
+        ..family("f", "r1")
+    })
+    .await
+    .unwrap();
     clock.set(T0 + 999);
     assert_eq!(s.rotate("f", "r1", "r2").await.unwrap(), Rotation::Rotated);
     clock.set(T0 + 1000);
@@ -148,8 +169,16 @@ async fn concurrent_rotation_of_one_token_has_exactly_one_winner() {
     for t in tasks {
         outcomes.push(t.await.unwrap());
     }
-    assert_eq!(outcomes.iter().filter(|o| **o == Rotation::Rotated).count(), 1, "{outcomes:?}");
-    assert!(outcomes.iter().all(|o| matches!(o, Rotation::Rotated | Rotation::Reused | Rotation::Revoked)));
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Rotation::Rotated).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Rotation::Rotated | Rotation::Reused | Rotation::Revoked))
+    );
 }
 
 #[tokio::test]
@@ -174,7 +203,10 @@ async fn throttling_locks_after_the_limit_for_the_lockout_then_starts_over() {
     let during = s.record_failure(key, &policy).await.unwrap();
     assert_eq!(during.failures, 3);
     assert_eq!(during.retry_after, Some(Duration::from_secs(20)));
-    assert_eq!(s.throttle(key).await.unwrap().retry_after, Some(Duration::from_secs(20)));
+    assert_eq!(
+        s.throttle(key).await.unwrap().retry_after,
+        Some(Duration::from_secs(20))
+    );
     // The lock ends exactly at the lockout; counting starts from zero.
     clock.set(T0 + 120);
     assert!(!s.throttle(key).await.unwrap().is_locked());
@@ -212,21 +244,39 @@ async fn throttling_window_expires_and_reset_clears() {
 #[tokio::test]
 async fn a_full_store_refuses_grants_first_and_never_evicts_a_revocation() {
     let clock = ManualClock::new(T0);
-    let s = MemoryStore::builder().max_entries(10).clock(clock.clone()).build().unwrap();
+    let s = MemoryStore::builder()
+        .max_entries(10)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let policy = ThrottlePolicy::ACCOUNT;
     // Grants (families, new failure counters) may fill 90%: 9 entries.
     for i in 0..9 {
-        s.create_family(family(&format!("f{i}"), "r")).await.unwrap();
+        s.create_family(family(&format!("f{i}"), "r"))
+            .await
+            .unwrap();
     }
-    assert!(matches!(s.create_family(family("f9", "r")).await, Err(Error::StoreFull { capacity: 10 })));
-    assert!(matches!(s.record_failure("k", &policy).await, Err(Error::StoreFull { capacity: 10 })));
+    assert!(matches!(
+        s.create_family(family("f9", "r")).await,
+        Err(Error::StoreFull { capacity: 10 })
+    ));
+    assert!(matches!(
+        s.record_failure("k", &policy).await,
+        Err(Error::StoreFull { capacity: 10 })
+    ));
     // Updates need no room.
     assert_eq!(s.rotate("f0", "r", "r2").await.unwrap(), Rotation::Rotated);
     // Revocations get the reserved last 10%.
     s.revoke_token("j0", T0 + 60).await.unwrap();
     assert_eq!(s.len(), 10);
-    assert!(matches!(s.revoke_token("j1", T0 + 60).await, Err(Error::StoreFull { capacity: 10 })));
-    assert!(matches!(s.revoke_subject("bob", T0, T0 + 60).await, Err(Error::StoreFull { capacity: 10 })));
+    assert!(matches!(
+        s.revoke_token("j1", T0 + 60).await,
+        Err(Error::StoreFull { capacity: 10 })
+    ));
+    assert!(matches!(
+        s.revoke_subject("bob", T0, T0 + 60).await,
+        Err(Error::StoreFull { capacity: 10 })
+    ));
     // Nothing was evicted: every revocation and family is still there.
     assert!(revoked(&s, token("j0", "x", None, T0)).await);
     assert_eq!(s.rotate("f1", "r", "r2").await.unwrap(), Rotation::Rotated);
@@ -234,7 +284,10 @@ async fn a_full_store_refuses_grants_first_and_never_evicts_a_revocation() {
     clock.set(T0 + 2000);
     s.revoke_token("j1", T0 + 3000).await.unwrap();
     assert_eq!(s.len(), 1);
-    assert!(matches!(MemoryStore::builder().max_entries(9).build(), Err(Error::Config(_))));
+    assert!(matches!(
+        MemoryStore::builder().max_entries(9).build(),
+        Err(Error::Config(_))
+    ));
 }
 
 #[tokio::test]
@@ -252,7 +305,10 @@ async fn the_purger_task_removes_expired_records_and_stops_with_the_store() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     drop(s);
-    tokio::time::timeout(Duration::from_secs(10), handle).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -261,7 +317,12 @@ async fn the_store_is_the_verifiers_revocation_hook() {
     let s = store(&clock);
     let shared: Arc<dyn Store> = Arc::new(s.clone());
     let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[3; 32]).unwrap()).unwrap();
-    let issuer = Issuer::builder(ring.clone()).issuer("i").audience("a").clock(clock.clone()).build().unwrap();
+    let issuer = Issuer::builder(ring.clone())
+        .issuer("i")
+        .audience("a")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let verifier = Verifier::builder(ring)
         .issuer("i")
         .audience("a")
@@ -271,17 +332,24 @@ async fn the_store_is_the_verifiers_revocation_hook() {
         .unwrap();
 
     let by_jti = issuer.issue_access(&Grant::new("alice")).unwrap();
-    let by_family = issuer.issue_access(&Grant::new("alice").session("f")).unwrap();
+    let by_family = issuer
+        .issue_access(&Grant::new("alice").session("f"))
+        .unwrap();
     let by_cutoff = issuer.issue_access(&Grant::new("bob")).unwrap();
     for t in [&by_jti, &by_family, &by_cutoff] {
         verifier.verify::<NoExtra>(&t.token).await.unwrap();
     }
-    s.revoke_token(&by_jti.jti, by_jti.expires_at).await.unwrap();
+    s.revoke_token(&by_jti.jti, by_jti.expires_at)
+        .await
+        .unwrap();
     s.create_family(family("f", "r")).await.unwrap();
     s.revoke_family("f").await.unwrap();
     s.revoke_subject("bob", T0, T0 + 5000).await.unwrap();
     for t in [&by_jti, &by_family, &by_cutoff] {
-        assert!(matches!(verifier.verify::<NoExtra>(&t.token).await, Err(Error::Revoked)));
+        assert!(matches!(
+            verifier.verify::<NoExtra>(&t.token).await,
+            Err(Error::Revoked)
+        ));
     }
     // Alice's other tokens still pass.
     clock.advance(1);

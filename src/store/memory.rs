@@ -8,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{NewFamily, Rotation, Store, Throttle, ThrottlePolicy};
+use crate::Error;
 use crate::clock::{self, Clock};
 use crate::verify::{MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
-use crate::Error;
 
 /// Default capacity of a [`MemoryStore`]: one million entries (a few hundred MB at most).
 pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
@@ -95,7 +95,8 @@ struct Failures {
 
 impl Failures {
     fn ends(&self) -> i64 {
-        self.locked_until.map_or(self.window_ends, |l| l.max(self.window_ends))
+        self.locked_until
+            .map_or(self.window_ends, |l| l.max(self.window_ends))
     }
 }
 
@@ -194,7 +195,10 @@ impl MemoryStore {
 
     /// Starts building a store.
     pub fn builder() -> MemoryStoreBuilder {
-        MemoryStoreBuilder { max_entries: DEFAULT_MAX_ENTRIES, clock: None }
+        MemoryStoreBuilder {
+            max_entries: DEFAULT_MAX_ENTRIES,
+            clock: None,
+        }
     }
 
     /// Records held now (live or expired but not yet purged).
@@ -245,7 +249,10 @@ impl MemoryStore {
     fn lock(&self) -> MutexGuard<'_, State> {
         // No code panics while holding the lock (only map operations), so a poisoned state is
         // still consistent.
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Makes room for one more record of the given kind, purging expired ones if needed.
@@ -269,8 +276,13 @@ impl MemoryStore {
     fn revoked(&self, token: &TokenRef<'_>) -> bool {
         let state = self.lock();
         state.jtis.contains_key(token.jti)
-            || token.sid.is_some_and(|sid| state.families.get(sid).is_some_and(|f| f.revoked))
-            || state.subjects.get(token.sub).is_some_and(|c| token.iat <= c.at)
+            || token
+                .sid
+                .is_some_and(|sid| state.families.get(sid).is_some_and(|f| f.revoked))
+            || state
+                .subjects
+                .get(token.sub)
+                .is_some_and(|c| token.iat <= c.at)
     }
 }
 
@@ -344,7 +356,11 @@ impl Store for MemoryStore {
 
     async fn revoke_family(&self, family: &str) -> Result<bool, Error> {
         let mut state = self.lock();
-        Ok(state.families.get_mut(family).map(|f| f.revoked = true).is_some())
+        Ok(state
+            .families
+            .get_mut(family)
+            .map(|f| f.revoked = true)
+            .is_some())
     }
 
     async fn revoke_subject(&self, sub: &str, cutoff: i64, keep_until: i64) -> Result<(), Error> {
@@ -359,14 +375,24 @@ impl Store for MemoryStore {
             return Ok(());
         }
         self.make_room(&mut state, now, Room::Revoke)?;
-        state.subjects.insert(sub.to_owned(), Cutoff { at: cutoff, keep_until });
+        state.subjects.insert(
+            sub.to_owned(),
+            Cutoff {
+                at: cutoff,
+                keep_until,
+            },
+        );
         Ok(())
     }
 
     async fn record_failure(&self, key: &str, policy: &ThrottlePolicy) -> Result<Throttle, Error> {
         let now = self.inner.clock.now();
         let mut state = self.lock();
-        let fresh = Failures { count: 0, window_ends: now.saturating_add(secs(policy.window)), locked_until: None };
+        let fresh = Failures {
+            count: 0,
+            window_ends: now.saturating_add(secs(policy.window)),
+            locked_until: None,
+        };
         if let Some(f) = state.failures.get(key) {
             if f.locked_until.is_some_and(|until| until > now) {
                 return Ok(status(f, now)); // locked: not counted, not extended
@@ -377,7 +403,11 @@ impl Store for MemoryStore {
         let f = state.failures.entry(key.to_owned()).or_insert(fresh);
         if f.locked_until.is_some() || f.window_ends <= now {
             // The lock-out or the window is over: start again from zero.
-            *f = Failures { count: 0, window_ends: now.saturating_add(secs(policy.window)), locked_until: None };
+            *f = Failures {
+                count: 0,
+                window_ends: now.saturating_add(secs(policy.window)),
+                locked_until: None,
+            };
         }
         f.count = f.count.saturating_add(1);
         if f.count >= policy.max_failures {
@@ -391,7 +421,10 @@ impl Store for MemoryStore {
         let state = self.lock();
         Ok(match state.failures.get(key) {
             Some(f) if f.ends() > now => status(f, now),
-            _ => Throttle { failures: 0, retry_after: None },
+            _ => Throttle {
+                failures: 0,
+                retry_after: None,
+            },
         })
     }
 
@@ -406,5 +439,8 @@ fn status(f: &Failures, now: i64) -> Throttle {
         .locked_until
         .filter(|until| *until > now)
         .map(|until| Duration::from_secs(u64::try_from(until - now).unwrap_or(1).max(1)));
-    Throttle { failures: f.count, retry_after }
+    Throttle {
+        failures: f.count,
+        retry_after,
+    }
 }

@@ -1,52 +1,5 @@
 //! State that stateless tokens cannot hold alone: revocations, refresh-token families, per-user
 //! cut-offs and login-failure counters.
-//!
-//! [`Store`] is the trait; [`MemoryStore`] is the embedded backend for a single instance. A
-//! backend shared by several instances (Redis) implements the same trait.
-//!
-//! # What a store keeps, and for how long
-//!
-//! | record | written by | kept until |
-//! |---|---|---|
-//! | revoked `jti` | [`Store::revoke_token`] (logout) | the token's `exp` + [`MAX_LEEWAY`] |
-//! | refresh family | [`Store::create_family`] (login), [`Store::rotate`] (refresh), [`Store::revoke_family`] | its `keep_until` |
-//! | subject cut-off | [`Store::revoke_subject`] ("log out everywhere") | its `keep_until` |
-//! | failure counter | [`Store::record_failure`] | its window or lock-out ends |
-//!
-//! Revocations are kept until the verifier's largest possible leeway ([`MAX_LEEWAY`]) has passed
-//! after the token's expiry, since a verifier accepts a token until `exp` + leeway.
-//!
-//! # Revocation checks
-//!
-//! Every store is also a [`Revocation`] hook (a supertrait), answering in one call whether a token
-//! is revoked by its `jti`, by its `sid` family, or by its subject's cut-off (`iat` at or before
-//! the cut-off). So a store plugs straight into the verifier:
-//!
-//! ```
-//! use std::sync::Arc;
-//! use tokengate::{Algorithm, Key, KeyRing, MemoryStore, Store, Verifier};
-//! let store = MemoryStore::new();
-//! let shared: Arc<dyn Store> = Arc::new(store.clone());
-//! let verifier = Verifier::builder(KeyRing::new(Key::from_secret(Algorithm::HS256, &[7; 32])?)?)
-//!     .issuer("me")
-//!     .audience("api")
-//!     .revocation(shared) // an Arc<dyn Store> is an Arc<dyn Revocation>
-//!     .build()?;
-//! # Ok::<(), tokengate::Error>(())
-//! ```
-//!
-//! # Writing a backend
-//!
-//! - Every operation returns `Result`; an unreachable backend answers
-//!   [`Error::StoreUnavailable`], and the [`Revocation`] check answers `Err`, which the verifier
-//!   turns into a fail-closed refusal.
-//! - [`Store::rotate`] must be atomic (compare-and-set of the family's current `jti`; in Redis one
-//!   Lua script): of several concurrent rotations of one token, exactly one returns
-//!   [`Rotation::Rotated`].
-//! - Time comes from the backend's [`Clock`](crate::Clock) (inject the same clock as the issuer's).
-//!   A shared backend may keep a local view of revoked `jti`s, revoked families and cut-offs for
-//!   its [`Revocation`] answers (kept current by pub/sub), as long as it fails closed while that
-//!   view may be stale.
 
 mod memory;
 
@@ -55,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::Error;
-use crate::verify::Revocation;
 #[cfg(doc)]
 use crate::verify::MAX_LEEWAY;
+use crate::verify::Revocation;
 
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 
@@ -145,7 +98,55 @@ impl Throttle {
     }
 }
 
-/// Where the state that tokens cannot carry lives; see the [module docs](self).
+/// Where the state that tokens cannot carry lives: revocations, refresh-token families, per-user
+/// cut-offs and login-failure counters.
+///
+/// [`Store`] is the trait; [`MemoryStore`] is the embedded backend for a single instance. A
+/// backend shared by several instances (Redis) implements the same trait.
+///
+/// # What a store keeps, and for how long
+///
+/// | record | written by | kept until |
+/// |---|---|---|
+/// | revoked `jti` | [`Store::revoke_token`] (logout) | the token's `exp` + [`MAX_LEEWAY`] |
+/// | refresh family | [`Store::create_family`] (login), [`Store::rotate`] (refresh), [`Store::revoke_family`] | its `keep_until` |
+/// | subject cut-off | [`Store::revoke_subject`] ("log out everywhere") | its `keep_until` |
+/// | failure counter | [`Store::record_failure`] | its window or lock-out ends |
+///
+/// Revocations are kept until the verifier's largest possible leeway ([`MAX_LEEWAY`]) has passed
+/// after the token's expiry, since a verifier accepts a token until `exp` + leeway.
+///
+/// # Revocation checks
+///
+/// Every store is also a [`Revocation`] hook (a supertrait), answering in one call whether a token
+/// is revoked by its `jti`, by its `sid` family, or by its subject's cut-off (`iat` at or before
+/// the cut-off). So a store plugs straight into the verifier:
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokengate::{Algorithm, Key, KeyRing, MemoryStore, Store, Verifier};
+/// let store = MemoryStore::new();
+/// let shared: Arc<dyn Store> = Arc::new(store.clone());
+/// let verifier = Verifier::builder(KeyRing::new(Key::from_secret(Algorithm::HS256, &[7; 32])?)?)
+///     .issuer("me")
+///     .audience("api")
+///     .revocation(shared) // an Arc<dyn Store> is an Arc<dyn Revocation>
+///     .build()?;
+/// # Ok::<(), tokengate::Error>(())
+/// ```
+///
+/// # Writing a backend
+///
+/// - Every operation returns `Result`; an unreachable backend answers
+///   [`Error::StoreUnavailable`], and the [`Revocation`] check answers `Err`, which the verifier
+///   turns into a fail-closed refusal.
+/// - [`Store::rotate`] must be atomic (compare-and-set of the family's current `jti`; in Redis one
+///   Lua script): of several concurrent rotations of one token, exactly one returns
+///   [`Rotation::Rotated`].
+/// - Time comes from the backend's [`Clock`](crate::Clock) (inject the same clock as the issuer's).
+///   A shared backend may keep a local view of revoked `jti`s, revoked families and cut-offs for
+///   its [`Revocation`] answers (kept current by pub/sub), as long as it fails closed while that
+///   view may be stale.
 ///
 /// Keys for the throttling methods are chosen by the caller and should be namespaced, e.g.
 /// `"account:alice"`, `"client:203.0.113.7"`.
