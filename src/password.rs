@@ -483,7 +483,7 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The dedicated hashing threads and their admission control.
 struct Pool {
-    sender: Mutex<mpsc::Sender<Job>>,
+    sender: mpsc::Sender<Job>,
     /// Jobs accepted and not yet finished (running or waiting).
     pending: Arc<AtomicUsize>,
     workers: usize,
@@ -513,7 +513,7 @@ impl Pool {
                 })?;
         }
         Ok(Self {
-            sender: Mutex::new(sender),
+            sender,
             pending: Arc::new(AtomicUsize::new(0)),
             workers,
             queue,
@@ -546,11 +546,7 @@ impl Pool {
             }
             let _ = tx.send(f());
         });
-        let sent = match self.sender.lock() {
-            Ok(sender) => sender.send(job).is_ok(),
-            Err(_) => false,
-        };
-        if !sent {
+        if self.sender.send(job).is_err() {
             // Every hashing thread is gone (they only end when the pool is dropped or panics).
             return Err(Error::Crypto);
         }

@@ -304,3 +304,38 @@ fn debug_never_prints_hashes() {
     assert!(!printed.contains("$argon2id"));
     assert!(printed.contains("[redacted]"));
 }
+
+/// The hashing threads run at the lowest priority (nice 19), the caller's thread does not.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn hashing_threads_run_at_the_lowest_priority() {
+    fn nice_of(stat: &str) -> i64 {
+        // Field 19 of /proc/<pid>/task/<tid>/stat; fields after the parenthesised name.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        after.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+    let p = Passwords::builder()
+        .memory_kib(64)
+        .iterations(1)
+        .workers(1)
+        .build()
+        .unwrap();
+    // A job has run, so the thread has set its priority before taking it.
+    p.hash("x").await.unwrap();
+    let mut hashing_nices = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        if comm.starts_with("tokengate-argon") {
+            hashing_nices.push(nice_of(&stat));
+        }
+    }
+    assert!(hashing_nices.contains(&19), "{hashing_nices:?}");
+    let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    assert!(nice_of(&own) < 19);
+}

@@ -152,6 +152,18 @@ impl Throttle {
 /// `"account:alice"`, `"client:203.0.113.7"`.
 ///
 /// The trait is dyn-compatible: share one store as `Arc<dyn Store>`.
+///
+/// # A login with these pieces
+///
+/// 1. [`Store::throttle`] for the account key and the client key: locked → 429 with
+///    `Retry-After` from [`Throttle::retry_after`], before any password work.
+/// 2. [`Passwords::verify_or_dummy`](crate::Passwords::verify_or_dummy) with the user's hash, or
+///    `None` for an unknown user.
+/// 3. Failure: [`Store::record_failure`] for both keys (with [`ThrottlePolicy::ACCOUNT`] and
+///    [`ThrottlePolicy::CLIENT`]); answer the same 401 whatever the cause. Success:
+///    [`Store::reset_failures`] for the account key, then
+///    [`Sessions::start`](crate::Sessions::start).
+/// 4. Only bad credentials count: invalid tokens never call [`Store::record_failure`].
 #[async_trait]
 pub trait Store: Revocation {
     /// Denylists a token's `jti` until its expiry `exp` (plus the verifier's largest leeway).
