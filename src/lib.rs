@@ -62,7 +62,8 @@ pub use issue::{
 };
 pub use password::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
-    DEFAULT_QUEUE_PER_WORKER, PasswordHash, Passwords, PasswordsBuilder, Verification,
+    DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
+    Verification,
 };
 pub use refresh::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,

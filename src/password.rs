@@ -23,6 +23,9 @@ pub const DEFAULT_PARALLELISM: u32 = 1;
 /// Default longest password accepted: 1024 bytes (far above any passphrase; refuses megabyte
 /// inputs sent to burn CPU).
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
+/// Largest memory cost a *stored* hash may ask for when verified (unless the configured cost is
+/// larger): 256 MiB. Hashes asking for more are refused with [`Error::PasswordHashInvalid`].
+pub const MAX_STORED_MEMORY_KIB: u32 = 256 * 1024;
 /// Default number of requests allowed to wait for a hashing thread, per thread.
 pub const DEFAULT_QUEUE_PER_WORKER: usize = 16;
 
@@ -297,7 +300,8 @@ impl Passwords {
     ///
     /// # Errors
     /// [`Error::PasswordTooLong`]; [`Error::PasswordBusy`] when the wait queue is full;
-    /// [`Error::PasswordHashInvalid`] when `hash` is not an argon2 PHC string.
+    /// [`Error::PasswordHashInvalid`] when `hash` is not an argon2 PHC string or asks for more
+    /// than [`MAX_STORED_MEMORY_KIB`] (or 64 iterations or lanes) beyond the configured costs.
     pub async fn verify(&self, password: &str, hash: &str) -> Result<Verification, Error> {
         self.inner.hasher.check_len(password)?;
         let password = Zeroizing::new(password.to_owned());
@@ -432,6 +436,9 @@ impl Hasher {
             .map_err(|_| Error::PasswordHashInvalid)?;
         // The stored hash's own parameters, so hashes made with older settings still verify.
         let params = Params::try_from(&parsed).map_err(|_| Error::PasswordHashInvalid)?;
+        if !self.affordable(&params) {
+            return Err(Error::PasswordHashInvalid);
+        }
         let version = parsed
             .version
             .map_or(Ok(Version::V0x13), Version::try_from)
@@ -458,6 +465,16 @@ impl Hasher {
         // The outcome is discarded: an unknown user never logs in, even with the dummy's secret.
         let _ = self.verify(password, dummy)?;
         Ok(Verification::Invalid)
+    }
+
+    /// Whether a stored hash's parameters are within what this process agrees to spend on one
+    /// check: memory up to the larger of the configured cost and [`MAX_STORED_MEMORY_KIB`],
+    /// iterations up to the larger of the configured count and 64, lanes up to 64. A corrupt or
+    /// planted hash asking for gigabytes is refused instead of run.
+    fn affordable(&self, stored: &Params) -> bool {
+        stored.m_cost() <= self.params.m_cost().max(MAX_STORED_MEMORY_KIB)
+            && stored.t_cost() <= self.params.t_cost().max(64)
+            && stored.p_cost() <= self.params.p_cost().max(64)
     }
 
     /// Whether `parsed` differs from the configured algorithm, version or parameters.
@@ -587,6 +604,31 @@ mod tests {
             .workers(1)
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn greedy_stored_parameters_are_refused_before_running() {
+        let p = small();
+        let h = &p.inner.hasher;
+        for (phc, affordable) in [
+            (
+                "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+                false,
+            ),
+            (
+                "$argon2id$v=19$m=64,t=100000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+                false,
+            ),
+            (
+                "$argon2id$v=19$m=262144,t=64,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+                true,
+            ),
+        ] {
+            // Well-formed: only the cost decides.
+            let parsed = argon2::PasswordHash::new(phc).unwrap();
+            let params = Params::try_from(&parsed).unwrap();
+            assert_eq!(h.affordable(&params), affordable, "{phc}");
+        }
     }
 
     #[test]

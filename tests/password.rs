@@ -183,6 +183,16 @@ async fn hashes_that_are_not_argon2_are_refused() {
         p.needs_rehash("plaintext"),
         Err(Error::PasswordHashInvalid)
     ));
+    // Well-formed hashes demanding 4 GiB of memory or 100000 passes are refused, not run.
+    for greedy in [
+        "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$argon2id$v=19$m=64,t=100000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+    ] {
+        assert!(matches!(
+            p.verify("pw", greedy).await,
+            Err(Error::PasswordHashInvalid)
+        ));
+    }
     // The error text does not echo the hash.
     assert!(!Error::PasswordHashInvalid.to_string().contains('$'));
 }
