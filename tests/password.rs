@@ -349,3 +349,22 @@ async fn hashing_threads_run_at_the_lowest_priority() {
     let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
     assert!(nice_of(&own) < 19);
 }
+
+/// On a single-threaded runtime, other tasks keep running while a hash is computed: the work is
+/// not done on the async thread.
+#[tokio::test(flavor = "current_thread")]
+async fn hashing_leaves_the_async_thread_free() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let p = slow(1, 0);
+    let ran = Arc::new(AtomicBool::new(false));
+    let other = tokio::spawn({
+        let ran = Arc::clone(&ran);
+        async move { ran.store(true, Ordering::SeqCst) }
+    });
+    // Had the hash run inline, the other task could not have been polled before it returned.
+    p.hash("x").await.unwrap();
+    assert!(ran.load(Ordering::SeqCst));
+    other.await.unwrap();
+}
