@@ -57,6 +57,9 @@ mod clock;
 mod error;
 mod issue;
 mod keys;
+mod password;
+mod refresh;
+mod store;
 mod verify;
 
 pub use claims::{Claims, NoExtra};
@@ -64,6 +67,18 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, TokenPart};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
+};
+pub use password::{
+    DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
+    DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
+    Verification,
+};
+pub use refresh::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
+};
+pub use store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
+    ThrottlePolicy,
 };
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use verify::{
