@@ -612,15 +612,47 @@ fn hash_password_then_verify_via_stdin() {
 }
 
 #[test]
+fn hash_password_verify_flags_hashes_made_with_other_parameters() {
+    let weak = tokengate::Passwords::builder()
+        .memory_kib(64)
+        .iterations(1)
+        .workers(1)
+        .build()
+        .unwrap();
+    let old = weak.hash_blocking("pw").unwrap();
+    let r = run(tg()
+        .args(["--json", "hash-password", "--verify", old.as_str()])
+        .write_stdin("pw"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        json(&r.stdout),
+        serde_json::json!({ "match": true, "needs_rehash": true })
+    );
+    let r = run(tg()
+        .args(["hash-password", "--verify", old.as_str()])
+        .write_stdin("pw"));
+    assert!(
+        r.stdout
+            .starts_with("password matches (the hash uses other parameters"),
+        "{}",
+        r.stdout
+    );
+    let r = run(tg()
+        .args(["hash-password", "--verify", old.as_str()])
+        .write_stdin("wrong"));
+    assert_fails(&r, 1, "password does not match");
+}
+
+#[test]
 fn hash_password_refuses_bad_input() {
     let r = run(tg()
         .args(["hash-password", "--verify", "not-a-phc-string"])
         .write_stdin("pw"));
-    assert_fails(&r, 2, "not a valid PHC string");
+    assert_fails(&r, 2, "not a valid argon2 PHC string");
     let r = run(tg().arg("hash-password").write_stdin("\n"));
     assert_fails(&r, 2, "empty");
     let r = run(tg().arg("hash-password").write_stdin("x".repeat(2_000)));
-    assert_fails(&r, 2, "longer than");
+    assert_fails(&r, 2, "password too long (more than 1024 bytes)");
 }
 
 // ------------------------------------------------------------------------------- bad input

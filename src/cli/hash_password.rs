@@ -1,19 +1,12 @@
-//! `tokengate hash-password`: an argon2id PHC string for a password, or a check against one.
+//! `tokengate hash-password`: an argon2id PHC string for a password, or a check against one,
+//! with the library's [`Passwords`] (OWASP parameters) on the calling thread.
 
 use std::io::{self, IsTerminal as _};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
 use super::{Failure, Output};
-
-/// OWASP parameters for argon2id: 19 MiB, 2 passes, 1 lane.
-const MEMORY_KIB: u32 = 19 * 1024;
-const ITERATIONS: u32 = 2;
-const PARALLELISM: u32 = 1;
-/// Longest password accepted, in bytes.
-const MAX_PASSWORD_LEN: usize = 1024;
+use crate::{Error, Passwords, Verification};
 
 #[derive(clap::Args)]
 pub(super) struct Args {
@@ -25,27 +18,57 @@ pub(super) struct Args {
 
 pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
     let interactive = io::stdin().is_terminal();
+    // One worker: the blocking calls below hash on this thread; the pool stays idle.
+    let passwords = Passwords::builder()
+        .workers(1)
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     if let Some(phc) = &args.verify {
         // Refuse a malformed hash before asking for anything.
-        PasswordHash::new(phc).map_err(|_| Failure::usage("--verify: not a valid PHC string"))?;
+        if !phc.starts_with("$argon2") || passwords.needs_rehash(phc).is_err() {
+            return Err(Failure::usage("--verify: not a valid argon2 PHC string"));
+        }
         let password = read_password(interactive, false)?;
-        return if check(&password, phc)? {
-            Ok(if json {
-                Output::json(&serde_json::json!({ "match": true }), false)
-            } else {
-                Output::stdout("password matches")
-            })
-        } else {
-            Err(Failure::rejected("password does not match"))
+        return match passwords
+            .verify_blocking(&password, phc)
+            .map_err(|e| password_failure(&e))?
+        {
+            Verification::Invalid => Err(Failure::rejected("password does not match")),
+            verdict => {
+                let rehash = verdict.needs_rehash();
+                Ok(if json {
+                    Output::json(
+                        &serde_json::json!({ "match": true, "needs_rehash": rehash }),
+                        false,
+                    )
+                } else if rehash {
+                    Output::stdout(
+                        "password matches (the hash uses other parameters than the current \
+                         defaults; hash it again)",
+                    )
+                } else {
+                    Output::stdout("password matches")
+                })
+            }
         };
     }
     let password = read_password(interactive, true)?;
-    let phc = hash(&password)?;
+    let phc = passwords
+        .hash_blocking(&password)
+        .map_err(|e| password_failure(&e))?;
+    let phc = phc.as_str();
     Ok(if json {
         Output::json(&serde_json::json!({ "hash": phc }), false)
     } else {
         Output::stdout(phc)
     })
+}
+
+fn password_failure(err: &Error) -> Failure {
+    match err {
+        Error::PasswordHashInvalid => Failure::usage("--verify: not a valid argon2 PHC string"),
+        other => Failure::usage(other.to_string()),
+    }
 }
 
 /// Reads the password from the terminal without echo (asking twice when `confirm`), or from
@@ -79,41 +102,7 @@ fn read_password(interactive: bool, confirm: bool) -> Result<Zeroizing<String>, 
     if password.is_empty() {
         return Err(Failure::usage("the password is empty"));
     }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(Failure::usage(format!(
-            "the password is longer than {MAX_PASSWORD_LEN} bytes"
-        )));
-    }
     Ok(password)
-}
-
-fn hasher() -> Result<Argon2<'static>, Failure> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .map_err(|e| Failure::usage(format!("argon2 parameters: {e}")))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
-
-fn hash(password: &str) -> Result<String, Failure> {
-    let mut salt = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| Failure::usage("no random bytes for the salt"))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| Failure::usage(format!("salt: {e}")))?;
-    let phc = hasher()?
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| Failure::usage(format!("cannot hash the password: {e}")))?;
-    Ok(phc.to_string())
-}
-
-/// Whether `password` matches `phc` (the hash's own parameters are used).
-fn check(password: &str, phc: &str) -> Result<bool, Failure> {
-    let parsed =
-        PasswordHash::new(phc).map_err(|_| Failure::usage("--verify: not a valid PHC string"))?;
-    match hasher()?.verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::Password) => Ok(false),
-        Err(e) => Err(Failure::usage(format!(
-            "--verify: cannot check this hash: {e}"
-        ))),
-    }
 }
 
 #[cfg(test)]
@@ -121,11 +110,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
-        let phc = hash("correct horse").expect("hash");
-        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert_eq!(check("correct horse", &phc).ok(), Some(true));
-        assert_eq!(check("wrong horse", &phc).ok(), Some(false));
-        assert!(check("x", "not-a-hash").is_err());
+    fn malformed_hashes_are_usage_errors() {
+        let code = password_failure(&Error::PasswordHashInvalid).code;
+        assert_eq!(code, super::super::EXIT_USAGE);
     }
 }
