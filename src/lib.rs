@@ -50,17 +50,28 @@
 //! - **Revocation fails closed.** With a revocation hook, [`Verifier::verify`] refuses a token
 //!   whose revocation state cannot be known.
 //!
+//! ## Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `cli` | the `tokengate` binary (keygen, jwks, mint, inspect, verify, hash-password) and its library module `cli`; install with `cargo install --path . --features cli` |
+//!
 //! The crypto is aws-lc (through `aws-lc-rs`, the backend `jsonwebtoken` is built with here),
 //! selected at compile time: there is no runtime provider to forget to install.
 
 mod claims;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 mod error;
 mod extract;
 mod issue;
 mod keys;
+mod password;
 mod rbac;
+mod refresh;
 mod rejection;
+mod store;
 mod verify;
 
 pub use claims::{Claims, NoExtra};
@@ -69,6 +80,18 @@ pub use error::{Error, TokenPart};
 pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
+};
+pub use password::{
+    DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
+    DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
+    Verification,
+};
+pub use refresh::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
+};
+pub use store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
+    ThrottlePolicy,
 };
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use rbac::{

@@ -1,0 +1,142 @@
+//! `tokengate keygen`: a new key written to `<kid>.pem` or `<kid>.secret` with mode 0600.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::keyfile::{self, PEM_EXT, SECRET_ALG, SECRET_EXT};
+use super::{Failure, Output};
+use crate::{Algorithm, Key};
+
+/// The algorithms `keygen` makes keys for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(super) enum KeyAlg {
+    /// HMAC with SHA-256: a 32-byte random secret (base64url text), symmetric.
+    #[value(name = "HS256")]
+    Hs256,
+    /// RSA 2048 with PKCS#1 v1.5 and SHA-256.
+    #[value(name = "RS256")]
+    Rs256,
+    /// ECDSA on P-256 with SHA-256.
+    #[value(name = "ES256")]
+    Es256,
+    /// Ed25519.
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl KeyAlg {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Hs256 => SECRET_ALG,
+            Self::Rs256 => Algorithm::RS256,
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub(super) struct Args {
+    /// The algorithm (case-insensitive).
+    #[arg(long, value_enum, ignore_case = true)]
+    alg: KeyAlg,
+    /// The key id, which is also the file name. Default: the key's RFC 7638 thumbprint (HMAC: an
+    /// id derived from the secret).
+    #[arg(long)]
+    kid: Option<String>,
+    /// The directory to write to (created with mode 0700 if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+}
+
+pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
+    if let Some(kid) = &args.kid {
+        keyfile::check_kid(kid)?;
+    }
+    let alg = args.alg.algorithm();
+    let (key, text) =
+        Key::generate(alg).map_err(|e| Failure::usage(format!("cannot generate a key: {e}")))?;
+    let (derived_kid, ext, contents) = if key.is_symmetric() {
+        // The file's text is the secret (raw bytes), so its kid is derived from the text.
+        let file_key = Key::from_secret(SECRET_ALG, text.as_bytes())
+            .map_err(|e| keyfile::key_failure("generated secret", &e))?;
+        let mut contents = Zeroizing::new(text.to_string());
+        contents.push('\n');
+        (file_key.kid().to_owned(), SECRET_EXT, contents)
+    } else {
+        (key.kid().to_owned(), PEM_EXT, unix_line_ends(&text)?)
+    };
+    let kid = args.kid.clone().unwrap_or(derived_kid);
+    let path = args.out.join(format!("{kid}.{ext}"));
+    make_dir(&args.out)?;
+    write_new(&path, contents.as_bytes())?;
+
+    let shown = path.display();
+    if json {
+        return Ok(Output::json(
+            &serde_json::json!({ "kid": kid, "alg": alg, "path": shown.to_string() }),
+            false,
+        ));
+    }
+    let what = if key.is_symmetric() {
+        "HMAC secret"
+    } else {
+        "private key"
+    };
+    let mut out = Output::stdout(kid);
+    out.note = Some(format!("wrote {alg:?} {what} to {shown} (mode 0600)"));
+    Ok(out)
+}
+
+/// The PEM text with `\n` line ends (the encoder writes `\r\n`).
+fn unix_line_ends(pem_text: &str) -> Result<Zeroizing<String>, Failure> {
+    let parsed = pem::parse(pem_text)
+        .map_err(|_| Failure::usage("cannot generate a key: generated PEM does not parse"))?;
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    Ok(Zeroizing::new(pem::encode_config(&parsed, config)))
+}
+
+fn make_dir(dir: &Path) -> Result<(), Failure> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Failure::usage(format!("cannot create directory {}: {e}", dir.display())))
+}
+
+/// Creates `path` with mode 0600 from the start (never wider, not even for a moment) and
+/// refuses to replace an existing file.
+fn write_new(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Failure::usage(format!(
+                "{} already exists; refusing to overwrite it",
+                path.display()
+            ))
+        } else {
+            Failure::usage(format!("cannot create {}: {e}", path.display()))
+        }
+    })?;
+    if let Err(e) = file.write_all(contents).and_then(|()| file.sync_all()) {
+        drop(file);
+        // Do not leave a truncated key behind.
+        let _ = std::fs::remove_file(path);
+        return Err(Failure::usage(format!(
+            "cannot write {}: {e}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
