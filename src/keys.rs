@@ -637,7 +637,11 @@ impl Key {
                 Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| Error::Crypto)?;
             Zeroizing::new(doc.as_ref().to_vec())
         };
-        let pem_text = Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec())));
+        let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+        let pem_text = Zeroizing::new(pem::encode_config(
+            &pem::Pem::new("PRIVATE KEY", der.to_vec()),
+            config,
+        ));
         let key = Self::from_pem_with_alg(alg, pem_text.as_bytes())?;
         Ok((key, pem_text))
     }

@@ -67,7 +67,7 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
         contents.push('\n');
         (file_key.kid().to_owned(), SECRET_EXT, contents)
     } else {
-        (key.kid().to_owned(), PEM_EXT, unix_line_ends(&text)?)
+        (key.kid().to_owned(), PEM_EXT, text)
     };
     let kid = args.kid.clone().unwrap_or(derived_kid);
     let path = args.out.join(format!("{kid}.{ext}"));
@@ -89,14 +89,6 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
     let mut out = Output::stdout(kid);
     out.note = Some(format!("wrote {alg:?} {what} to {shown} (mode 0600)"));
     Ok(out)
-}
-
-/// The PEM text with `\n` line ends (the encoder writes `\r\n`).
-fn unix_line_ends(pem_text: &str) -> Result<Zeroizing<String>, Failure> {
-    let parsed = pem::parse(pem_text)
-        .map_err(|_| Failure::usage("cannot generate a key: generated PEM does not parse"))?;
-    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-    Ok(Zeroizing::new(pem::encode_config(&parsed, config)))
 }
 
 fn make_dir(dir: &Path) -> Result<(), Failure> {
