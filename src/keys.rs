@@ -23,8 +23,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
-    EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, KeyOperations, OctetKeyPairParameters, OctetKeyPairType,
-    PublicKeyUse, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+    EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, KeyOperations, OctetKeyPairParameters,
+    OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType, ThumbprintHash,
 };
 use zeroize::Zeroizing;
 
@@ -541,7 +541,9 @@ impl Key {
             return Err(invalid("JWK `use` is not `sig`"));
         }
         if let Some(ops) = &jwk.common.key_operations
-            && !ops.iter().any(|op| matches!(op, KeyOperations::Verify | KeyOperations::Sign))
+            && !ops
+                .iter()
+                .any(|op| matches!(op, KeyOperations::Verify | KeyOperations::Sign))
         {
             return Err(invalid("JWK `key_ops` allows neither `verify` nor `sign`"));
         }
@@ -570,7 +572,9 @@ impl Key {
                 // Each coordinate is exactly the curve's size (RFC 7518 §6.2.1.2); only checking
                 // their sum would accept a misplaced split of the same bytes.
                 if x.len() != y.len() {
-                    return Err(invalid("JWK `x` and `y` must each be the curve's coordinate size"));
+                    return Err(invalid(
+                        "JWK `x` and `y` must each be the curve's coordinate size",
+                    ));
                 }
                 let mut point = Vec::with_capacity(1 + x.len() + y.len());
                 point.push(0x04);

@@ -21,19 +21,29 @@ async fn start(vars: &[(&str, &str)]) -> (String, server::App) {
     let mut all: Vec<(String, String)> = vec![("DATABASE_URL".into(), "sqlite::memory:".into())];
     all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let settings = server::Settings::from_lookup(|name| {
-        all.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        all.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     })
     .unwrap();
     // Small argon2 parameters: these tests are about the HTTP surface, not hashing cost.
-    let passwords = Passwords::builder().memory_kib(256).iterations(1).build().unwrap();
+    let passwords = Passwords::builder()
+        .memory_kib(256)
+        .iterations(1)
+        .build()
+        .unwrap();
     let app = server::build(settings, passwords).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app.router.clone();
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     (format!("http://{addr}"), app)
 }
@@ -61,7 +71,10 @@ async fn readme_curl_session() {
     // curl http://127.0.0.1:3000/health
     let res = client.get(format!("{base}/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "status": "ok" }));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "status": "ok" })
+    );
 
     // curl -d '{"username":"alice","password":"alice-dev-password"}' .../auth/login
     let pair = login(&client, &base, "alice").await;
@@ -76,7 +89,11 @@ async fn readme_curl_session() {
     let me: Value = res.json().await.unwrap();
     assert_eq!(me["roles"], json!(["admin"]));
     assert_eq!(me["iss"], server::DEFAULT_ISSUER);
-    assert!(me["sub"].as_str().is_some_and(|s| !s.is_empty() && s != "alice"));
+    assert!(
+        me["sub"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty() && s != "alice")
+    );
 
     // curl -H "Authorization: Bearer $ACCESS" .../admin/stats
     let res = get(&client, format!("{base}/admin/stats"), &access).await;
@@ -106,16 +123,27 @@ async fn readme_curl_session() {
     // Reusing the spent refresh token ended the session; log in again for the logout step.
     let pair = login(&client, &base, "alice").await;
     let access3 = pair["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(get(&client, format!("{base}/me"), &access3).await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&client, format!("{base}/me"), &access3).await.status(),
+        StatusCode::OK
+    );
 
     // curl -X POST -H "Authorization: Bearer $ACCESS" .../auth/logout
-    let res = client.post(format!("{base}/auth/logout")).bearer_auth(&access3).send().await.unwrap();
+    let res = client
+        .post(format!("{base}/auth/logout"))
+        .bearer_auth(&access3)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = get(&client, format!("{base}/me"), &access3).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         res.headers()["www-authenticate"],
-        format!(r#"Bearer realm="{}", error="invalid_token", error_description="token revoked""#, server::REALM)
+        format!(
+            r#"Bearer realm="{}", error="invalid_token", error_description="token revoked""#,
+            server::REALM
+        )
     );
     let refreshed = pair["refresh_token"].as_str().unwrap();
     let res = client
@@ -124,7 +152,11 @@ async fn readme_curl_session() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "logout revokes the refresh family");
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "logout revokes the refresh family"
+    );
 }
 
 #[tokio::test]
@@ -136,7 +168,10 @@ async fn roles_follow_the_hierarchy() {
         ("bob", StatusCode::OK, StatusCode::FORBIDDEN),
         ("carol", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
     ] {
-        let token = login(&client, &base, user).await["access_token"].as_str().unwrap().to_owned();
+        let token = login(&client, &base, user).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let res = get(&client, format!("{base}/editor/drafts"), &token).await;
         assert_eq!(res.status(), drafts, "{user} /editor/drafts");
         let res = get(&client, format!("{base}/admin/stats"), &token).await;
@@ -161,7 +196,10 @@ async fn unauthenticated_and_bad_tokens_get_rfc6750_answers() {
     let client = reqwest::Client::new();
     let res = client.get(format!("{base}/me")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(res.headers()["www-authenticate"], format!(r#"Bearer realm="{}""#, server::REALM));
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        format!(r#"Bearer realm="{}""#, server::REALM)
+    );
 
     let res = get(&client, format!("{base}/me"), "not.a.token").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
@@ -183,7 +221,14 @@ async fn unauthenticated_and_bad_tokens_get_rfc6750_answers() {
 async fn jwks_and_openapi() {
     let (base, _app) = start(&[]).await;
     let client = reqwest::Client::new();
-    let jwks: Value = client.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = client
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["kid"], "dev-es256");
@@ -191,7 +236,10 @@ async fn jwks_and_openapi() {
     assert!(keys[0].get("d").is_none());
 
     // The token the server mints verifies with that JWKS alone.
-    let token = login(&client, &base, "bob").await["access_token"].as_str().unwrap().to_owned();
+    let token = login(&client, &base, "bob").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ring = tokengate::KeyRing::from_jwks_json(&jwks.to_string()).unwrap();
     let verifier = tokengate::Verifier::builder(ring)
         .issuer(server::DEFAULT_ISSUER)
@@ -201,17 +249,49 @@ async fn jwks_and_openapi() {
     let claims: tokengate::Claims = verifier.verify_stateless(&token).unwrap();
     assert_eq!(claims.roles, vec!["editor"]);
 
-    let doc: Value = client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/auth/login", "/auth/refresh", "/auth/logout", "/me", "/editor/drafts", "/admin/stats", "/health", "/.well-known/jwks.json"] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing from openapi.json");
+    for path in [
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+        "/me",
+        "/editor/drafts",
+        "/admin/stats",
+        "/health",
+        "/.well-known/jwks.json",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from openapi.json"
+        );
     }
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
-    assert_eq!(doc["paths"]["/me"]["get"]["security"][0]["bearer"], json!([]));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        doc["paths"]["/me"]["get"]["security"][0]["bearer"],
+        json!([])
+    );
 
     // An HS256 server publishes no key.
     let (base, _app) = start(&[("JWT_SECRET", "an-hs256-secret-that-is-long-enough!!")]).await;
-    let jwks: Value = client.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = client
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks, json!({ "keys": [] }));
 }
 
@@ -252,15 +332,27 @@ fn example_binary() -> PathBuf {
 /// Runs the binary with `vars` (and a clean key environment); returns (exit success, stderr).
 fn run_binary(vars: &[(&str, &str)]) -> (bool, String) {
     let mut cmd = Command::new(example_binary());
-    for var in ["JWT_SECRET", "JWT_KEY_FILE", "BIND", "DATABASE_URL", "REDIS_URL", "JWT_ISSUER", "JWT_AUDIENCE"] {
+    for var in [
+        "JWT_SECRET",
+        "JWT_KEY_FILE",
+        "BIND",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+    ] {
         cmd.env_remove(var);
     }
-    cmd.env("DATABASE_URL", "sqlite::memory:").env("RUST_LOG", "error");
+    cmd.env("DATABASE_URL", "sqlite::memory:")
+        .env("RUST_LOG", "error");
     for (k, v) in vars {
         cmd.env(k, v);
     }
     let out = cmd.stdin(Stdio::null()).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -269,7 +361,11 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_setting() {
     let weak = dir.path().join("weak.pem");
     std::fs::write(&weak, include_str!("data/rsa1024.pem")).unwrap();
     let corrupt = dir.path().join("corrupt.pem");
-    std::fs::write(&corrupt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        &corrupt,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
     let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = listening.local_addr().unwrap().to_string();
     let missing = dir.path().join("missing.pem");
@@ -277,18 +373,39 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_setting() {
     for (vars, named) in [
         (vec![("JWT_SECRET", "too-short")], "JWT_SECRET"),
         (vec![("JWT_SECRET", "")], "JWT_SECRET"),
-        (vec![("JWT_SECRET", "an-hs256-secret-that-is-long-enough!!"), ("JWT_KEY_FILE", weak.to_str().unwrap())], "JWT_SECRET and JWT_KEY_FILE"),
-        (vec![("JWT_KEY_FILE", missing.to_str().unwrap())], "JWT_KEY_FILE"),
-        (vec![("JWT_KEY_FILE", corrupt.to_str().unwrap())], "JWT_KEY_FILE"),
-        (vec![("JWT_KEY_FILE", weak.to_str().unwrap())], "JWT_KEY_FILE"),
+        (
+            vec![
+                ("JWT_SECRET", "an-hs256-secret-that-is-long-enough!!"),
+                ("JWT_KEY_FILE", weak.to_str().unwrap()),
+            ],
+            "JWT_SECRET and JWT_KEY_FILE",
+        ),
+        (
+            vec![("JWT_KEY_FILE", missing.to_str().unwrap())],
+            "JWT_KEY_FILE",
+        ),
+        (
+            vec![("JWT_KEY_FILE", corrupt.to_str().unwrap())],
+            "JWT_KEY_FILE",
+        ),
+        (
+            vec![("JWT_KEY_FILE", weak.to_str().unwrap())],
+            "JWT_KEY_FILE",
+        ),
         (vec![("BIND", "not-an-address")], "BIND"),
         (vec![("BIND", taken.as_str())], "BIND"),
         (vec![("DATABASE_URL", "postgres://db")], "DATABASE_URL"),
     ] {
         let (ok, stderr) = run_binary(&vars);
         assert!(!ok, "{vars:?} should refuse to start");
-        let line = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{vars:?}: {stderr}"));
-        assert!(line.starts_with(&format!("error: {named}")), "{vars:?}: {line}");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("{vars:?}: {stderr}"));
+        assert!(
+            line.starts_with(&format!("error: {named}")),
+            "{vars:?}: {line}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // The missing file's path is named.
@@ -299,7 +416,11 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_setting() {
 
 #[test]
 fn development_key_warning_and_graceful_shutdown() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(example_binary())
         .env_remove("JWT_SECRET")
         .env_remove("JWT_KEY_FILE")
@@ -323,7 +444,11 @@ fn development_key_warning_and_graceful_shutdown() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // SIGTERM → drains and exits 0.
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "exit status {:?}", out.status);
