@@ -336,17 +336,17 @@ impl Verifier {
         if signature_b64.is_empty() {
             return Err(Error::InvalidSignature);
         }
-        let mut sig_buf = [0u8; 1024];
-        let sig_len = decode_into(signature_b64, &mut sig_buf, TokenPart::Signature)?;
-        if !key.verify(signing_input.as_bytes(), &sig_buf[..sig_len]) {
+        let (mut sig_buf, mut sig_heap) = ([0u8; 512], Vec::new());
+        let signature = decode(signature_b64, &mut sig_buf, &mut sig_heap, TokenPart::Signature)?;
+        if !key.verify(signing_input.as_bytes(), signature) {
             return Err(Error::InvalidSignature);
         }
 
         // Claims.
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| Error::InvalidBase64(TokenPart::Claims))?;
-        let claims = claims::parse::<T>(&payload)?;
+        // Claims.
+        let (mut payload_buf, mut payload_heap) = ([0u8; 1024], Vec::new());
+        let payload = decode(payload_b64, &mut payload_buf, &mut payload_heap, TokenPart::Claims)?;
+        let claims = claims::parse::<T>(payload)?;
         self.check_claims(&claims)?;
         Ok(claims)
     }
@@ -366,9 +366,8 @@ impl Verifier {
         }
 
         // Header: decoded on the stack, parsed borrowing from it.
-        let mut header_buf = [0u8; 1024];
-        let header_len = decode_into(header_b64, &mut header_buf, TokenPart::Header)?;
-        let header = parse_header(&header_buf[..header_len])?;
+        let (mut header_buf, mut header_heap) = ([0u8; 512], Vec::new());
+        let header = parse_header(decode(header_b64, &mut header_buf, &mut header_heap, TokenPart::Header)?)?;
 
         let alg = match header.alg.as_deref() {
             None => return Err(Error::UnsupportedAlgorithm),
@@ -457,18 +456,25 @@ fn split(token: &str) -> Result<(&str, &str, &str, &str), Error> {
     Ok((signing_input, header, payload, signature))
 }
 
-/// Decodes unpadded, canonical base64url into `buf`.
-fn decode_into(b64: &str, buf: &mut [u8], part: TokenPart) -> Result<usize, Error> {
-    // Refuse before decoding what could not fit (also bounds the work).
-    if b64.len() / 4 * 3 + 3 > buf.len() {
-        return Err(match part {
-            TokenPart::Signature => Error::InvalidSignature,
-            _ => Error::InvalidJson(part),
-        });
+/// Decodes unpadded, canonical base64url: into `stack` when it fits (the common case, no
+/// allocation), else into `heap`. The token's size was bounded before, so `heap` is too.
+fn decode<'a>(
+    b64: &str,
+    stack: &'a mut [u8],
+    heap: &'a mut Vec<u8>,
+    part: TokenPart,
+) -> Result<&'a [u8], Error> {
+    if b64.len() / 4 * 3 + 3 <= stack.len() {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(b64, stack)
+            .map_err(|_| Error::InvalidBase64(part))?;
+        Ok(&stack[..len])
+    } else {
+        *heap = URL_SAFE_NO_PAD
+            .decode(b64)
+            .map_err(|_| Error::InvalidBase64(part))?;
+        Ok(heap)
     }
-    URL_SAFE_NO_PAD
-        .decode_slice(b64, buf)
-        .map_err(|_| Error::InvalidBase64(part))
 }
 
 /// The header members the verifier looks at.
