@@ -120,6 +120,23 @@ pub enum Error {
     #[error("revocation state unavailable")]
     RevocationUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 
+    // ----- requests (the axum extractors and guards) -----
+    /// The request carries no bearer credentials: no `Authorization` header, or one with another
+    /// scheme such as `Basic` (RFC 6750 §3.1 treats both as "no authentication information").
+    /// Answered 401 with a `WWW-Authenticate` challenge that has no error code.
+    #[error("bearer token required")]
+    MissingCredentials,
+    /// The request's credentials are malformed (RFC 6750 `invalid_request`, HTTP 400): two
+    /// `Authorization` headers, an empty bearer token, a bearer token with characters outside the
+    /// RFC 6750 `b64token` syntax, or a token both in the header and in the cookie. The text
+    /// names which.
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// A valid token lacks the role or permission a guard requires (RFC 6750 `insufficient_scope`,
+    /// HTTP 403). The requirement is the guard's configuration, never a claim value.
+    #[error("{0}")]
+    InsufficientScope(crate::rbac::Requirement),
+
     // ----- keys and configuration -----
     /// Key material is too weak for its algorithm: an HMAC secret shorter than the hash output
     /// (32/48/64 bytes for HS256/HS384/HS512), an RSA modulus under 2048 bits, an empty secret.

@@ -47,17 +47,27 @@
 mod claims;
 mod clock;
 mod error;
+mod extract;
 mod issue;
 mod keys;
+mod rbac;
+mod rejection;
 mod verify;
 
 pub use claims::{Claims, NoExtra};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, TokenPart};
+pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
+pub use rbac::{
+    AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,
+    RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,
+    is_scope_token,
+};
+pub use rejection::{ErrorBody, LOG_TARGET, Rejection};
 pub use verify::{
     BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,
     TokenRef, Verifier, VerifierBuilder,

@@ -1,0 +1,578 @@
+//! axum extractors: a request's bearer token, verified, as [`Claims<T>`].
+//!
+//! [`Claims<T>`] is itself the extractor. It reads the application's [`Gate`] from the router
+//! state (through [`FromRef`], so the state can be the `Gate` itself or any struct holding one),
+//! reads the `Authorization: Bearer` header, verifies the token with [`Verifier::verify`]
+//! (every check, including the revocation hook) and yields the claims.
+//!
+//! | request | `Claims<T>` | `Option<Claims<T>>` |
+//! |---|---|---|
+//! | valid `Authorization: Bearer <token>` (scheme in any case) | the claims | `Some(claims)` |
+//! | no `Authorization` header | 401, no error code | `None` |
+//! | `Authorization` with another scheme (`Basic …`) | 401, no error code | `None` |
+//! | a token that fails verification | 401 `invalid_token` | 401 `invalid_token` |
+//! | two `Authorization` headers, `Bearer` with an empty or non-`b64token` value | 400 `invalid_request` | 400 `invalid_request` |
+//! | revocation state unknown (the hook failed) | 503 | 503 |
+//!
+//! A non-`Bearer` scheme counts as "no bearer credentials" because RFC 6750 §3.1 says so for a
+//! client "attempting an unsupported authentication method": the answer is the bare challenge that
+//! tells it which scheme to use. `Option<Claims<T>>` never turns a bad bearer token into `None`.
+//!
+//! Tokens in the query string (`?access_token=`) are never read: they end up in logs and
+//! `Referer` headers (RFC 6750 §5.3). Tokens are not read from cookies either: cookie transport,
+//! with its CSRF protection, is a separate piece; when a cookie name is configured, a request
+//! carrying a token both in the header and in that cookie is refused with 400 `invalid_request`
+//! (RFC 6750 §2: "more than one method").
+//!
+//! Claims already verified earlier in the same request by a
+//! [`RequireRoleLayer`](crate::RequireRoleLayer) (stored in the request extensions) are reused,
+//! so a layer plus an extractor verify the token once.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum_extra::extract::cookie::Cookie;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use headers::HeaderMapExt as _;
+use headers::authorization::{Authorization, Bearer};
+use http::request::Parts;
+use http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use crate::rbac::RoleHierarchy;
+use crate::rejection::{ErrorBody, Rejection};
+use crate::{Claims, Error, Verifier};
+
+/// Default realm in `WWW-Authenticate` challenges: `"api"`.
+pub const DEFAULT_REALM: &str = "api";
+
+/// Everything the extractors and guards need: the [`Verifier`], the realm named in
+/// `WWW-Authenticate`, the [`ErrorBody`] format and the [`RoleHierarchy`]. Cheap to clone (one
+/// `Arc`).
+///
+/// Put it in the router state — directly, or as a field of the application's state with a
+/// [`FromRef`] implementation — and every handler can take [`Claims`]:
+///
+/// ```
+/// use axum::{Router, body::Body, routing::get};
+/// use http::{Request, StatusCode, header::AUTHORIZATION};
+/// use tower::ServiceExt as _;
+/// use tokengate::{Algorithm, Claims, Gate, Grant, Issuer, Key, KeyRing, Verifier};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+/// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, b"an-example-secret-of-32-bytes!!!")?)?;
+/// let issuer = Issuer::builder(ring.clone()).issuer("https://auth.example").audience("api").build()?;
+/// let verifier = Verifier::builder(ring).issuer("https://auth.example").audience("api").build()?;
+/// let gate = Gate::builder(verifier).realm("example").build()?;
+///
+/// async fn me(claims: Claims) -> String {
+///     claims.sub
+/// }
+/// let app = Router::new().route("/me", get(me)).with_state(gate);
+///
+/// // Without a token: 401 and the bare challenge.
+/// let res = app.clone().oneshot(Request::get("/me").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="example""#);
+///
+/// // With one: 200.
+/// let token = issuer.issue_access(&Grant::new("alice"))?.token;
+/// let req = Request::get("/me").header(AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+/// let res = app.oneshot(req).await.unwrap();
+/// assert_eq!(res.status(), StatusCode::OK);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Gate {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier: Verifier,
+    realm: Box<str>,
+    body: ErrorBody,
+    roles: RoleHierarchy,
+    /// The cookie that may carry the token (cookie transport). `None` until that transport
+    /// exists; when set, a token in both the header and this cookie is refused.
+    cookie: Option<Box<str>>,
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &*self.inner;
+        f.debug_struct("Gate")
+            .field("verifier", &i.verifier)
+            .field("realm", &i.realm)
+            .field("body", &i.body)
+            .field("roles", &i.roles)
+            .field("cookie", &i.cookie)
+            .finish()
+    }
+}
+
+/// Builds a [`Gate`]; see each setter for its default.
+#[derive(Debug)]
+#[must_use]
+pub struct GateBuilder {
+    verifier: Verifier,
+    realm: String,
+    body: ErrorBody,
+    roles: RoleHierarchy,
+}
+
+impl GateBuilder {
+    /// The realm named in every `WWW-Authenticate` challenge; default [`DEFAULT_REALM`] (`"api"`).
+    /// Printable ASCII without `"` and `\`.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// How refusal bodies are written; default [`ErrorBody::Json`].
+    pub fn error_body(mut self, body: ErrorBody) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// The role hierarchy the guards apply; default none (a role grants only itself).
+    pub fn roles(mut self, roles: RoleHierarchy) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Builds the gate.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `realm` when it is empty or holds a character a quoted string in
+    /// a `WWW-Authenticate` header cannot carry (`"`, `\`, or anything outside printable ASCII).
+    pub fn build(self) -> Result<Gate, Error> {
+        let valid = !self.realm.is_empty()
+            && self
+                .realm
+                .chars()
+                .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\');
+        if !valid {
+            return Err(Error::Config(
+                "realm: must be non-empty printable ASCII without `\"` or `\\`".into(),
+            ));
+        }
+        Ok(Gate {
+            inner: Arc::new(Inner {
+                verifier: self.verifier,
+                realm: self.realm.into(),
+                body: self.body,
+                roles: self.roles,
+                cookie: None,
+            }),
+        })
+    }
+}
+
+impl Gate {
+    /// Starts building a gate around `verifier`.
+    pub fn builder(verifier: Verifier) -> GateBuilder {
+        GateBuilder {
+            verifier,
+            realm: DEFAULT_REALM.to_owned(),
+            body: ErrorBody::default(),
+            roles: RoleHierarchy::default(),
+        }
+    }
+
+    /// A gate with every default: realm `"api"`, JSON bodies, no role hierarchy.
+    #[must_use]
+    pub fn new(verifier: Verifier) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                verifier,
+                realm: DEFAULT_REALM.into(),
+                body: ErrorBody::default(),
+                roles: RoleHierarchy::default(),
+                cookie: None,
+            }),
+        }
+    }
+
+    /// The verifier.
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// The realm named in challenges.
+    #[must_use]
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// The refusal body format.
+    #[must_use]
+    pub fn error_body(&self) -> &ErrorBody {
+        &self.inner.body
+    }
+
+    /// The role hierarchy.
+    #[must_use]
+    pub fn roles(&self) -> &RoleHierarchy {
+        &self.inner.roles
+    }
+
+    /// Wraps `error` into a [`Rejection`] answered with this gate's realm and body format.
+    #[must_use]
+    pub fn reject(&self, error: Error) -> Rejection {
+        Rejection::new(error, self.clone())
+    }
+
+    /// Sets the token cookie name. Used by the cookie transport; until then only tests set it.
+    #[cfg(test)]
+    fn with_cookie(self, name: &str) -> Self {
+        let i = &*self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                verifier: i.verifier.clone(),
+                realm: i.realm.clone(),
+                body: i.body.clone(),
+                roles: i.roles.clone(),
+                cookie: Some(name.into()),
+            }),
+        }
+    }
+
+    /// Reads and verifies the bearer token of a request, as the extractors do; for middleware of
+    /// the application's own.
+    ///
+    /// `Ok(None)` when the request carries no bearer credentials (see the
+    /// [module table](self)).
+    ///
+    /// # Errors
+    /// A [`Rejection`] with [`Error::InvalidRequest`] for malformed credentials, the verifier's
+    /// error for a bad token.
+    pub async fn authenticate<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Claims<T>>, Rejection> {
+        let token = match bearer_token(headers, self.inner.cookie.as_deref()) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(self.reject(error)),
+        };
+        match self.inner.verifier.verify::<T>(token).await {
+            Ok(claims) => Ok(Some(claims)),
+            Err(error) => {
+                let (kid, sub) = peek(token, &error);
+                Err(self
+                    .reject(error)
+                    .with_kid(kid.as_deref())
+                    .with_sub(sub.as_deref()))
+            }
+        }
+    }
+}
+
+/// Finds the bearer token in `headers`; `Ok(None)` when there are no bearer credentials.
+fn bearer_token<'h>(
+    headers: &'h HeaderMap,
+    cookie: Option<&str>,
+) -> Result<Option<&'h str>, Error> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Error::InvalidRequest("multiple Authorization headers"));
+    }
+    let token = match headers.typed_try_get::<Authorization<Bearer>>() {
+        Ok(Some(Authorization(bearer))) => {
+            // `Bearer::token` views into the header value; re-borrow it from `first` so the
+            // token lives as long as `headers`.
+            let len = bearer.token().len();
+            let value = first
+                .to_str()
+                .map_err(|_| Error::InvalidRequest("malformed bearer token"))?;
+            &value[value.len() - len..]
+        }
+        // Not decodable as `Bearer <credentials>`: either another scheme, or a `Bearer` header
+        // without (valid) credentials.
+        Ok(None) | Err(_) => {
+            let bytes = first.as_bytes();
+            let scheme_end = bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
+            if bytes[..scheme_end].eq_ignore_ascii_case(b"bearer") {
+                let rest = &bytes[scheme_end..];
+                return Err(if rest.iter().all(|b| *b == b' ' || *b == b'\t') {
+                    Error::InvalidRequest("empty bearer token")
+                } else {
+                    Error::InvalidRequest("malformed bearer token")
+                });
+            }
+            return Ok(None);
+        }
+    };
+    if token.is_empty() {
+        return Err(Error::InvalidRequest("empty bearer token"));
+    }
+    if !is_b64token(token) {
+        return Err(Error::InvalidRequest("malformed bearer token"));
+    }
+    if let Some(name) = cookie
+        && has_cookie(headers, name)
+    {
+        return Err(Error::InvalidRequest(
+            "token in both the Authorization header and a cookie",
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Whether any `Cookie` header holds a non-empty cookie called `name`.
+fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| Cookie::parse(pair.trim()).ok())
+        .any(|c| c.name() == name && !c.value().is_empty())
+}
+
+/// For the log line of a refused token: its `kid` when the header is readable, and its `sub` when
+/// the error shows the signature was verified (so the value is authentic).
+fn peek(token: &str, error: &Error) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Kid {
+        kid: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Sub {
+        sub: Option<String>,
+    }
+    if matches!(error, Error::TokenTooLarge { .. } | Error::Malformed) {
+        return (None, None);
+    }
+    let mut segments = token.split('.');
+    let decode = |s: Option<&str>| s.and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
+    let kid = decode(segments.next())
+        .and_then(|h| serde_json::from_slice::<Kid>(&h).ok())
+        .and_then(|h| h.kid);
+    let signed = matches!(
+        error,
+        Error::Expired
+            | Error::NotYetValid
+            | Error::IssuedInFuture
+            | Error::InvalidIssuer
+            | Error::InvalidAudience
+            | Error::Revoked
+            | Error::RevocationUnavailable(_)
+    );
+    let sub = if signed {
+        decode(segments.next())
+            .and_then(|p| serde_json::from_slice::<Sub>(&p).ok())
+            .and_then(|p| p.sub)
+    } else {
+        None
+    };
+    (kid, sub)
+}
+
+impl<S, T> FromRequestParts<S> for Claims<T>
+where
+    Gate: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(claims) = parts.extensions.get::<Self>() {
+            return Ok(claims.clone());
+        }
+        let gate = Gate::from_ref(state);
+        match gate.authenticate(&parts.headers).await? {
+            Some(claims) => Ok(claims),
+            None => Err(gate.reject(Error::MissingCredentials)),
+        }
+    }
+}
+
+impl<S, T> OptionalFromRequestParts<S> for Claims<T>
+where
+    Gate: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if let Some(claims) = parts.extensions.get::<Self>() {
+            return Ok(Some(claims.clone()));
+        }
+        Gate::from_ref(state).authenticate(&parts.headers).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, Grant, Issuer, Key, KeyRing, NoExtra};
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_token_cases() {
+        let ok = |v: &str| {
+            bearer_token(&headers(&[("authorization", v)]), None).map(|t| t.map(str::to_owned))
+        };
+        assert_eq!(
+            ok("Bearer abc.def.ghi").unwrap().as_deref(),
+            Some("abc.def.ghi")
+        );
+        assert_eq!(ok("bearer abc").unwrap().as_deref(), Some("abc"));
+        assert_eq!(ok("BEARER abc==").unwrap().as_deref(), Some("abc=="));
+        assert_eq!(ok("Bearer   abc").unwrap().as_deref(), Some("abc"));
+        assert_eq!(ok("Basic dXNlcjpwYXNz").unwrap(), None);
+        assert_eq!(ok("Digest x=1").unwrap(), None);
+        for (v, msg) in [
+            ("Bearer", "empty bearer token"),
+            ("Bearer ", "empty bearer token"),
+            ("bearer    ", "empty bearer token"),
+            ("Bearer a b", "malformed bearer token"),
+            ("Bearer a\"b", "malformed bearer token"),
+            ("Bearer =", "malformed bearer token"),
+            ("Bearer a=b", "malformed bearer token"),
+        ] {
+            assert!(
+                matches!(ok(v), Err(Error::InvalidRequest(m)) if m == msg),
+                "{v}: {:?}",
+                ok(v)
+            );
+        }
+        assert_eq!(bearer_token(&HeaderMap::new(), None).unwrap(), None);
+        let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
+        assert!(matches!(
+            bearer_token(&two, None),
+            Err(Error::InvalidRequest("multiple Authorization headers"))
+        ));
+    }
+
+    #[test]
+    fn non_utf8_bearer_is_malformed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        );
+        assert!(matches!(
+            bearer_token(&h, None),
+            Err(Error::InvalidRequest("malformed bearer token"))
+        ));
+    }
+
+    #[test]
+    fn token_in_header_and_cookie_is_refused() {
+        let both = headers(&[
+            ("authorization", "Bearer abc"),
+            ("cookie", "theme=dark; at=xyz"),
+        ]);
+        assert!(matches!(
+            bearer_token(&both, Some("at")),
+            Err(Error::InvalidRequest(
+                "token in both the Authorization header and a cookie"
+            ))
+        ));
+        // Other cookies, or no cookie name configured, do not matter.
+        assert_eq!(bearer_token(&both, Some("other")).unwrap(), Some("abc"));
+        assert_eq!(bearer_token(&both, None).unwrap(), Some("abc"));
+    }
+
+    #[tokio::test]
+    async fn gate_with_cookie_answers_400_for_both() {
+        let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32]).unwrap()).unwrap();
+        let issuer = Issuer::builder(ring.clone())
+            .issuer("i")
+            .audience("a")
+            .build()
+            .unwrap();
+        let gate = Gate::new(
+            Verifier::builder(ring)
+                .issuer("i")
+                .audience("a")
+                .build()
+                .unwrap(),
+        )
+        .with_cookie("at");
+        let token = issuer.issue_access(&Grant::new("u")).unwrap().token;
+        let auth = format!("Bearer {token}");
+        let ok = gate
+            .authenticate::<NoExtra>(&headers(&[("authorization", &auth)]))
+            .await
+            .unwrap();
+        assert_eq!(ok.unwrap().sub, "u");
+        let cookie = format!("at={token}");
+        let err = gate
+            .authenticate::<NoExtra>(&headers(&[("authorization", &auth), ("cookie", &cookie)]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.error_code(), "invalid_request");
+    }
+
+    #[test]
+    fn peek_reads_kid_always_and_sub_only_after_the_signature() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"k1"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"alice"}"#);
+        let token = format!("{header}.{payload}.sig");
+        assert_eq!(
+            peek(&token, &Error::Expired),
+            (Some("k1".into()), Some("alice".into()))
+        );
+        assert_eq!(
+            peek(&token, &Error::InvalidSignature),
+            (Some("k1".into()), None)
+        );
+        assert_eq!(peek(&token, &Error::Malformed), (None, None));
+    }
+
+    #[test]
+    fn realm_is_validated() {
+        let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32]).unwrap()).unwrap();
+        let v = Verifier::builder(ring)
+            .issuer("i")
+            .audience("a")
+            .build()
+            .unwrap();
+        for bad in ["", "a\"b", "a\\b", "é", "a\nb"] {
+            let err = Gate::builder(v.clone()).realm(bad).build().unwrap_err();
+            assert!(
+                matches!(err, Error::Config(ref m) if m.starts_with("realm")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Gate::builder(v).realm("my api").build().unwrap().realm(),
+            "my api"
+        );
+    }
+}
