@@ -169,6 +169,48 @@ pub enum Error {
     /// Claims could not be serialized when issuing a token.
     #[error("claims could not be serialized")]
     Serialize(#[source] serde_json::Error),
+
+    // ----- passwords -----
+    /// A password is longer than the configured maximum (`Passwords` `max_len`, default 1024
+    /// bytes); refused before any hashing.
+    #[error("password too long (more than {max} bytes)")]
+    PasswordTooLong {
+        /// The configured maximum, in bytes.
+        max: usize,
+    },
+    /// Every password-hashing thread is busy and the wait queue is full; the request was refused
+    /// at once (answer 503 with `Retry-After`).
+    #[error("password hashing is busy")]
+    PasswordBusy,
+    /// A stored password hash is not an argon2 PHC string (or names an unknown algorithm or
+    /// version, or impossible parameters).
+    #[error("stored password hash is not a valid argon2 PHC string")]
+    PasswordHashInvalid,
+
+    // ----- store -----
+    /// The store could not be reached or failed (for example Redis is down); callers fail closed.
+    #[error("store unavailable")]
+    StoreUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A bounded store is full of live entries and refused a write rather than evict one
+    /// (evicting a revocation would make a revoked token valid again).
+    #[error("store full ({capacity} entries)")]
+    StoreFull {
+        /// The store's configured capacity.
+        capacity: usize,
+    },
+
+    // ----- refresh sessions -----
+    /// A refresh token that was already spent was presented again; its whole family (session) has
+    /// just been revoked (reuse detection).
+    #[error("refresh token reused; session revoked")]
+    RefreshReused,
+    /// The refresh token's session passed its absolute lifetime or its idle timeout.
+    #[error("session expired")]
+    SessionExpired,
+    /// The refresh token's session was revoked (logout, reuse detected, "log out everywhere") or
+    /// is unknown to the store.
+    #[error("session revoked")]
+    SessionRevoked,
 }
 
 impl Error {
@@ -199,6 +241,9 @@ impl Error {
                 | Self::InvalidIssuer
                 | Self::InvalidAudience
                 | Self::Revoked
+                | Self::RefreshReused
+                | Self::SessionExpired
+                | Self::SessionRevoked
         )
     }
 }

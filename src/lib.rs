@@ -50,8 +50,11 @@ mod error;
 mod extract;
 mod issue;
 mod keys;
+mod password;
 mod rbac;
+mod refresh;
 mod rejection;
+mod store;
 mod verify;
 
 pub use claims::{Claims, NoExtra};
@@ -60,6 +63,18 @@ pub use error::{Error, TokenPart};
 pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
+};
+pub use password::{
+    DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
+    DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
+    Verification,
+};
+pub use refresh::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
+};
+pub use store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
+    ThrottlePolicy,
 };
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use rbac::{

@@ -120,9 +120,16 @@ fn class(error: &Error) -> Class {
         | Error::IssuedInFuture
         | Error::InvalidIssuer
         | Error::InvalidAudience
-        | Error::Revoked => Class::InvalidToken,
+        | Error::Revoked
+        | Error::RefreshReused
+        | Error::SessionExpired
+        | Error::SessionRevoked => Class::InvalidToken,
         Error::InsufficientScope(_) => Class::InsufficientScope,
-        Error::RevocationUnavailable(_) => Class::Unavailable,
+        Error::RevocationUnavailable(_)
+        | Error::StoreUnavailable(_)
+        | Error::StoreFull { .. }
+        | Error::PasswordBusy => Class::Unavailable,
+        Error::PasswordTooLong { .. } => Class::InvalidRequest,
         Error::WeakKey(_)
         | Error::InvalidKey(_)
         | Error::MissingEnv(_)
@@ -130,7 +137,8 @@ fn class(error: &Error) -> Class {
         | Error::Config(_)
         | Error::NoSigningKey
         | Error::Crypto
-        | Error::Serialize(_) => Class::Internal,
+        | Error::Serialize(_)
+        | Error::PasswordHashInvalid => Class::Internal,
     }
 }
 
