@@ -1,32 +1,6 @@
 //! axum extractors: a request's bearer token, verified, as [`Claims<T>`].
 //!
-//! [`Claims<T>`] is itself the extractor. It reads the application's [`Gate`] from the router
-//! state (through [`FromRef`], so the state can be the `Gate` itself or any struct holding one),
-//! reads the `Authorization: Bearer` header, verifies the token with [`Verifier::verify`]
-//! (every check, including the revocation hook) and yields the claims.
-//!
-//! | request | `Claims<T>` | `Option<Claims<T>>` |
-//! |---|---|---|
-//! | valid `Authorization: Bearer <token>` (scheme in any case) | the claims | `Some(claims)` |
-//! | no `Authorization` header | 401, no error code | `None` |
-//! | `Authorization` with another scheme (`Basic …`) | 401, no error code | `None` |
-//! | a token that fails verification | 401 `invalid_token` | 401 `invalid_token` |
-//! | two `Authorization` headers, `Bearer` with an empty or non-`b64token` value | 400 `invalid_request` | 400 `invalid_request` |
-//! | revocation state unknown (the hook failed) | 503 | 503 |
-//!
-//! A non-`Bearer` scheme counts as "no bearer credentials" because RFC 6750 §3.1 says so for a
-//! client "attempting an unsupported authentication method": the answer is the bare challenge that
-//! tells it which scheme to use. `Option<Claims<T>>` never turns a bad bearer token into `None`.
-//!
-//! Tokens in the query string (`?access_token=`) are never read: they end up in logs and
-//! `Referer` headers (RFC 6750 §5.3). Tokens are not read from cookies either: cookie transport,
-//! with its CSRF protection, is a separate piece; when a cookie name is configured, a request
-//! carrying a token both in the header and in that cookie is refused with 400 `invalid_request`
-//! (RFC 6750 §2: "more than one method").
-//!
-//! Claims already verified earlier in the same request by a
-//! [`RequireRoleLayer`](crate::RequireRoleLayer) (stored in the request extensions) are reused,
-//! so a layer plus an extractor verify the token once.
+//! The behaviour is documented on [`Gate`] (this module is private, its items are re-exported).
 
 use std::fmt;
 use std::sync::Arc;
@@ -84,6 +58,39 @@ pub const DEFAULT_REALM: &str = "api";
 /// assert_eq!(res.status(), StatusCode::OK);
 /// # Ok(()) }
 /// ```
+///
+/// # What the extractors do
+///
+/// [`Claims<T>`] is itself the extractor. It reads the application's [`Gate`] from the router
+/// state (through [`FromRef`], so the state can be the `Gate` itself or any struct holding one),
+/// reads the `Authorization: Bearer` header, verifies the token with [`Verifier::verify`]
+/// (every check, including the revocation hook) and yields the claims.
+///
+/// | request | `Claims<T>` | `Option<Claims<T>>` |
+/// |---|---|---|
+/// | valid `Authorization: Bearer <token>` (scheme in any case) | the claims | `Some(claims)` |
+/// | no `Authorization` header | 401, no error code | `None` |
+/// | `Authorization` with another scheme (`Basic …`) | 401, no error code | `None` |
+/// | a token that fails verification | 401 `invalid_token` | 401 `invalid_token` |
+/// | two `Authorization` headers, `Bearer` with an empty or non-`b64token` value | 400 `invalid_request` | 400 `invalid_request` |
+/// | revocation state unknown (the hook failed) | 503 | 503 |
+///
+/// A non-`Bearer` scheme counts as "no bearer credentials" because RFC 6750 §3.1 says so for a
+/// client "attempting an unsupported authentication method": the answer is the bare challenge that
+/// tells it which scheme to use. `Option<Claims<T>>` never turns a bad bearer token into `None`.
+///
+/// Tokens in the query string (`?access_token=`) are never read: they end up in logs and
+/// `Referer` headers (RFC 6750 §5.3). Tokens are not read from cookies either: cookie transport,
+/// with its CSRF protection, is a separate piece; when a cookie name is configured, a request
+/// carrying a token both in the header and in that cookie is refused with 400 `invalid_request`
+/// (RFC 6750 §2: "more than one method").
+///
+/// The application's claims type `T` (see [`Claims`]) must be
+/// `DeserializeOwned + Clone + Send + Sync + 'static`.
+///
+/// Claims already verified earlier in the same request by a
+/// [`RequireRoleLayer`](crate::RequireRoleLayer) (stored in the request extensions) are reused,
+/// so a layer plus an extractor verify the token once.
 #[derive(Clone)]
 pub struct Gate {
     inner: Arc<Inner>,
@@ -243,8 +250,7 @@ impl Gate {
     /// Reads and verifies the bearer token of a request, as the extractors do; for middleware of
     /// the application's own.
     ///
-    /// `Ok(None)` when the request carries no bearer credentials (see the
-    /// [module table](self)).
+    /// `Ok(None)` when the request carries no bearer credentials (see the table on [`Gate`]).
     ///
     /// # Errors
     /// A [`Rejection`] with [`Error::InvalidRequest`] for malformed credentials, the verifier's

@@ -23,6 +23,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## In axum
+//!
+//! Put a [`Gate`] (the verifier, the realm, the error body format, the role hierarchy) in the
+//! router state and take [`Claims`] in a handler; `Option<Claims>` for optional authentication;
+//! [`RequireRole`] / [`RequirePermission`] or a [`RequireRoleLayer`] for role checks. Every refusal
+//! is answered as RFC 6750 says — 401 with a `WWW-Authenticate: Bearer` challenge, 403
+//! `insufficient_scope`, 400 `invalid_request` — by one mapping, [`Rejection`]. Tokens are read
+//! from the `Authorization` header only, never from the query string.
+//!
 //! ## Security model
 //!
 //! - **The key decides the algorithm.** Every [`Key`] is bound to one [`Algorithm`]; a token's
@@ -82,7 +91,7 @@ pub use rbac::{
     RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,
     is_scope_token,
 };
-pub use rejection::{ErrorBody, LOG_TARGET, Rejection};
+pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};
 pub use verify::{
     BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,
     TokenRef, Verifier, VerifierBuilder,

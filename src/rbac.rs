@@ -1,22 +1,6 @@
 //! Role and permission guards, three ways, over one [`Requirement`] check.
 //!
-//! 1. **In the handler signature**: [`RequireRole<R>`] and [`RequirePermission<P>`] are extractors
-//!    that verify the token like [`Claims`] and then check it. The markers are declared in one line
-//!    with [`role!`](crate::role) and [`permission!`](crate::permission); [`AnyOf`] and [`AllOf`]
-//!    combine them.
-//! 2. **For a whole router**: [`RequireRoleLayer`] (with its service [`RequireRoleService`]), for
-//!    `Router::route_layer`.
-//! 3. **As a plain check**: [`Gate::require`] (or [`Requirement::is_met_by`]) on claims the handler
-//!    already has.
-//!
-//! Roles go through the [`RoleHierarchy`] held by the [`Gate`] (admin ⊇ editor ⊇ viewer: a token
-//! with `admin` passes a guard for `viewer`). Permissions match exactly.
-//!
-//! A request without bearer credentials, or with a bad token, is answered 401 exactly as by the
-//! [`Claims`] extractor; a valid token that does not meet the requirement gets 403
-//! `insufficient_scope` with `scope` naming what was required. Guards fail closed: a requirement
-//! with no names is never met, and a hierarchy with a cycle is refused by
-//! [`RoleHierarchyBuilder::build`].
+//! The overview is on [`Requirement`] (this module is private, its items are re-exported).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -89,6 +73,26 @@ enum Mode {
 /// assert_eq!(editors.to_string(), "requires one of the roles editor, admin");
 /// assert!(!Requirement::all_roles(Vec::<String>::new()).is_met_by_roles(&RoleHierarchy::default(), &[]));
 /// ```
+///
+/// # Guards, three ways
+///
+/// 1. **In the handler signature**: [`RequireRole<R>`] and [`RequirePermission<P>`] are extractors
+///    that verify the token like [`Claims`] and then check it. The markers are declared in one line
+///    with [`role!`](crate::role) and [`permission!`](crate::permission); [`AnyOf`] and [`AllOf`]
+///    combine them.
+/// 2. **For a whole router**: [`RequireRoleLayer`] (with its service [`RequireRoleService`]), for
+///    `Router::route_layer`.
+/// 3. **As a plain check**: [`Gate::require`] (or [`Requirement::is_met_by`]) on claims the handler
+///    already has.
+///
+/// Roles go through the [`RoleHierarchy`] held by the [`Gate`] (admin ⊇ editor ⊇ viewer: a token
+/// with `admin` passes a guard for `viewer`). Permissions match exactly.
+///
+/// A request without bearer credentials, or with a bad token, is answered 401 exactly as by the
+/// [`Claims`] extractor; a valid token that does not meet the requirement gets 403
+/// `insufficient_scope` with `scope` naming what was required. Guards fail closed: a requirement
+/// with no names is never met, and a hierarchy with a cycle is refused by
+/// [`RoleHierarchyBuilder::build`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
     kind: Kind,
@@ -528,8 +532,10 @@ impl Gate {
 /// Dereferences to the claims.
 ///
 /// ```
-/// use axum::{Router, routing::get};
-/// use tokengate::{AnyOf, RequireRole};
+/// use axum::{Router, body::Body, routing::get};
+/// use http::{Request, StatusCode, header::AUTHORIZATION};
+/// use tower::ServiceExt as _;
+/// use tokengate::{Algorithm, AnyOf, Gate, Grant, Issuer, Key, KeyRing, RequireRole, Verifier};
 /// tokengate::role!(Admin = "admin");
 /// tokengate::role!(Editor = "editor");
 ///
@@ -537,7 +543,23 @@ impl Gate {
 ///     format!("hello {}", admin.sub)
 /// }
 /// async fn drafts(_: RequireRole<AnyOf<(Editor, Admin)>>) {}
-/// let app: Router<tokengate::Gate> = Router::new().route("/stats", get(stats)).route("/drafts", get(drafts));
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+/// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32])?)?;
+/// let issuer = Issuer::builder(ring.clone()).issuer("i").audience("a").build()?;
+/// let gate = Gate::new(Verifier::builder(ring).issuer("i").audience("a").build()?);
+/// let app = Router::new().route("/stats", get(stats)).route("/drafts", get(drafts)).with_state(gate);
+///
+/// let editor = issuer.issue_access(&Grant::new("bob").role("editor"))?.token;
+/// let get = |uri| Request::get(uri).header(AUTHORIZATION, format!("Bearer {editor}")).body(Body::empty()).unwrap();
+/// assert_eq!(app.clone().oneshot(get("/drafts")).await.unwrap().status(), StatusCode::OK);
+/// let res = app.oneshot(get("/stats")).await.unwrap();
+/// assert_eq!(res.status(), StatusCode::FORBIDDEN);
+/// assert_eq!(
+///     res.headers()["www-authenticate"],
+///     r#"Bearer realm="api", error="insufficient_scope", error_description="requires role admin", scope="admin""#
+/// );
+/// # Ok(()) }
 /// ```
 pub struct RequireRole<R, T = NoExtra> {
     /// The verified claims.

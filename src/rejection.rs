@@ -1,28 +1,6 @@
 //! The one mapping from a refusal to an HTTP response (RFC 6750 §3).
 //!
-//! Every refusal the extractors and guards produce is a [`Rejection`]: an [`Error`] plus the
-//! [`Gate`]'s realm and body format. [`Rejection::into_response`](IntoResponse::into_response)
-//! answers it with exactly one row of this table (the only place the crate decides a status):
-//!
-//! | error | status | `WWW-Authenticate` | body `error` |
-//! |---|---|---|---|
-//! | [`Error::MissingCredentials`] | 401 | `Bearer realm="…"` (no error code, RFC 6750 §3.1) | `unauthorized` |
-//! | [`Error::InvalidRequest`] | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` | `invalid_request` |
-//! | every token error ([`Error::is_token_error`]: expired, bad signature, revoked, …) | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` | `invalid_token` |
-//! | [`Error::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` | `insufficient_scope` |
-//! | [`Error::RevocationUnavailable`] | 503 | none | `temporarily_unavailable` |
-//! | key, configuration and crypto errors | 500 | none | `server_error` |
-//!
-//! `error_description` is the error's `Display` text (for example `token expired`), which never
-//! contains the token or a claim value; 5xx answers carry a generic description instead of the
-//! cause. The body is `{"error": …, "error_description": …}` with the same code by default;
-//! [`ErrorBody`] selects RFC 9457 `application/problem+json` or an application's own body. The
-//! status and the `WWW-Authenticate` header are always the table's.
-//!
-//! Each refusal is logged through `tracing` under the target [`LOG_TARGET`]
-//! (`tokengate::rejection`) with the status, the reason, and the token's `kid` and `sub` when they
-//! are known (never the token): missing credentials at `DEBUG`, other 4xx at `INFO`, 5xx at
-//! `ERROR`.
+//! The table lives on [`Rejection`] (this module is private, its items are re-exported).
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,10 +15,10 @@ use crate::Error;
 use crate::extract::Gate;
 
 /// The `tracing` target every refusal is logged under.
-pub const LOG_TARGET: &str = "tokengate::rejection";
+pub const REJECTION_LOG_TARGET: &str = "tokengate::rejection";
 
 /// How the body of a refusal is written. The status and `WWW-Authenticate` header are not
-/// affected: they always follow the [module table](self).
+/// affected: they always follow the table on [`Rejection`].
 ///
 /// The default is [`ErrorBody::Json`].
 #[derive(Clone, Default)]
@@ -146,6 +124,30 @@ fn class(error: &Error) -> Class {
 /// extractor, the [`rbac`](crate::RequireRole) guards and [`Gate::reject`]; turn it into the
 /// response with [`IntoResponse`] (axum does this when an extractor fails).
 ///
+/// Every refusal the extractors and guards produce is a `Rejection`: an [`Error`] plus the
+/// [`Gate`]'s realm and body format. [`into_response`](IntoResponse::into_response)
+/// answers it with exactly one row of this table (the only place the crate decides a status):
+///
+/// | error | status | `WWW-Authenticate` | body `error` |
+/// |---|---|---|---|
+/// | [`Error::MissingCredentials`] | 401 | `Bearer realm="…"` (no error code, RFC 6750 §3.1) | `unauthorized` |
+/// | [`Error::InvalidRequest`] | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` | `invalid_request` |
+/// | every token error ([`Error::is_token_error`]: expired, bad signature, revoked, …) | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` | `invalid_token` |
+/// | [`Error::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` | `insufficient_scope` |
+/// | [`Error::RevocationUnavailable`] | 503 | none | `temporarily_unavailable` |
+/// | key, configuration and crypto errors | 500 | none | `server_error` |
+///
+/// `error_description` is the error's `Display` text (for example `token expired`), which never
+/// contains the token or a claim value; 5xx answers carry a generic description instead of the
+/// cause. The body is `{"error": …, "error_description": …}` with the same code by default;
+/// [`ErrorBody`] selects RFC 9457 `application/problem+json` or an application's own body. The
+/// status and the `WWW-Authenticate` header are always the table's.
+///
+/// Each refusal is logged through `tracing` under the target [`REJECTION_LOG_TARGET`]
+/// (`tokengate::rejection`) with the status, the reason, and the token's `kid` and `sub` when they
+/// are known (never the token): missing credentials at `DEBUG`, other 4xx at `INFO`, 5xx at
+/// `ERROR`.
+///
 /// ```
 /// use axum::response::IntoResponse;
 /// use tokengate::{Algorithm, Error, Gate, Key, KeyRing, Verifier};
@@ -249,7 +251,7 @@ impl Rejection {
         self.sub.as_deref()
     }
 
-    /// The HTTP status: 400, 401, 403, 500 or 503 (see the [module table](self)).
+    /// The HTTP status: 400, 401, 403, 500 or 503 (see the table on [`Rejection`]).
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match class(&self.error) {
@@ -341,15 +343,15 @@ impl Rejection {
         let sub = self.sub.as_deref();
         match class(&self.error) {
             Class::Missing => {
-                tracing::debug!(target: LOG_TARGET, status, %reason, kid, sub, "request refused");
+                tracing::debug!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
             }
             Class::InvalidRequest | Class::InvalidToken | Class::InsufficientScope => {
-                tracing::info!(target: LOG_TARGET, status, %reason, kid, sub, "request refused");
+                tracing::info!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
             }
             Class::Unavailable | Class::Internal => {
                 let cause = std::error::Error::source(&self.error).map(ToString::to_string);
                 tracing::error!(
-                    target: LOG_TARGET,
+                    target: REJECTION_LOG_TARGET,
                     status,
                     %reason,
                     cause = cause.as_deref(),

@@ -480,3 +480,53 @@ fn hierarchy_diamond_and_repeated_declarations() {
     assert!(h.grants(&["intern".to_owned()], "intern"));
     assert!(!h.grants(&["intern".to_owned()], "viewer"));
 }
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Tenant {
+    tenant: String,
+}
+
+#[tokio::test]
+async fn layer_with_app_claims_type_feeds_the_handler() {
+    let hook = Arc::new(Counting::default());
+    let gate = Gate::builder(
+        verifier()
+            .revocation(hook.clone())
+            .build()
+            .expect("verifier"),
+    )
+    .roles(hierarchy())
+    .build()
+    .expect("gate");
+    async fn tenant(claims: Claims<Tenant>) -> String {
+        claims.extra.tenant
+    }
+    let app = Router::new()
+        .route("/tenant", get(tenant))
+        .route_layer(RequireRoleLayer::roles::<Viewer>(gate.clone()).with_claims::<Tenant>())
+        .with_state(gate);
+    let t = Issuer::builder(ring())
+        .issuer("iss")
+        .audience("aud")
+        .build()
+        .expect("issuer")
+        .issue_access(&Grant::new("u").role("editor").extra(Tenant {
+            tenant: "acme".into(),
+        }))
+        .expect("issue")
+        .token;
+    let req = Request::get("/tenant").header(AUTHORIZATION, format!("Bearer {t}"));
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], b"acme");
+    assert_eq!(hook.0.load(Ordering::SeqCst), 1);
+    // A token without the app's claim is refused by the layer itself: 401, not the handler.
+    let (status, _, body) = call(&app, "/tenant", Some(&with_roles(&["editor"]))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_token");
+}

@@ -366,7 +366,7 @@ async fn refusals_are_logged_with_reason_kid_and_sub_never_the_token() {
     }
     let refusals: Vec<_> = lines
         .iter()
-        .filter(|l| l["target"] == tokengate::LOG_TARGET)
+        .filter(|l| l["target"] == tokengate::REJECTION_LOG_TARGET)
         .collect();
     assert_eq!(refusals.len(), 4, "{all}");
     let f = |i: usize| &refusals[i]["fields"];
