@@ -1195,3 +1195,91 @@ async fn logs_name_the_subject_on_success_and_nothing_secret() {
         assert!(!logs.contains(secret), "{secret} logged");
     }
 }
+
+#[tokio::test]
+async fn corrupt_stored_hash_is_500_without_detail() {
+    let s = Server::start(Options::default()).await;
+    s.users.insert(
+        "bad",
+        UserRecord {
+            subject: "sub-bad".into(),
+            password_hash: "$argon2id$v=19$m=oops".into(),
+            roles: vec![],
+            permissions: vec![],
+            disabled: false,
+        },
+    );
+    let body = refused(
+        s.login("bad", "whatever").await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+    )
+    .await;
+    assert_eq!(body["error_description"], "internal error");
+}
+
+#[tokio::test]
+async fn builder_refuses_unusable_settings_and_applies_max_body_bytes() {
+    let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[1; 32]).unwrap()).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let issuer = Issuer::builder(ring.clone())
+        .issuer("i")
+        .audience("a")
+        .build()
+        .unwrap();
+    let verifier = Verifier::builder(ring)
+        .issuer("i")
+        .audience("a")
+        .build()
+        .unwrap();
+    let sessions = Sessions::builder(issuer, verifier.clone(), store)
+        .build()
+        .unwrap();
+    let builder = || {
+        AuthRouter::builder(
+            sessions.clone(),
+            small_passwords(),
+            Arc::new(Users::default()),
+            Gate::new(verifier.clone()),
+        )
+    };
+    let zero = ThrottlePolicy {
+        max_failures: 0,
+        ..ThrottlePolicy::ACCOUNT
+    };
+    let no_window = ThrottlePolicy {
+        window: Duration::ZERO,
+        ..ThrottlePolicy::CLIENT
+    };
+    for (result, setting) in [
+        (builder().account_throttle(zero).build(), "account_throttle"),
+        (
+            builder().client_throttle(no_window).build(),
+            "client_throttle",
+        ),
+        (builder().max_body_bytes(0).build(), "max_body_bytes"),
+    ] {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, tokengate::Error::Config(m) if m.starts_with(setting)),
+            "{err}"
+        );
+    }
+
+    // A small body limit applies to every route.
+    let auth = builder().max_body_bytes(32).build().unwrap();
+    let app: Router = Router::new().nest("/auth", auth.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    for path in ["/auth/login", "/auth/refresh"] {
+        let r = http
+            .post(format!("http://{addr}{path}"))
+            .json(&json!({"username": "someone", "password": "p", "refresh_token": "t"}))
+            .send()
+            .await
+            .unwrap();
+        refused(r, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request").await;
+    }
+}
