@@ -19,8 +19,9 @@ use axum::{Json, Router};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokengate::{
-    Algorithm, AuthRouter, BoxError, Claims, Gate, Issuer, Key, KeyRing, MemoryStore, PasswordHash,
-    Passwords, Sessions, Store, ThrottlePolicy, UserDirectory, UserRecord, Verifier,
+    Algorithm, AuthRouter, BoxError, Claims, Gate, Issuer, Key, KeyRing, MemoryStore, NewFamily,
+    PasswordHash, Passwords, Revocation, RevocationFuture, Rotation, Sessions, Store, Throttle,
+    ThrottlePolicy, TokenRef, UserDirectory, UserRecord, Verifier,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -93,6 +94,85 @@ impl UserDirectory for Users {
     }
 }
 
+// ----- a store that can go down -----
+
+/// A [`MemoryStore`] that fails every call while `down` is set (Redis unreachable, say).
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: MemoryStore,
+    down: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), tokengate::Error> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(tokengate::Error::StoreUnavailable(
+                "connection refused".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Revocation for Flaky {
+    fn is_revoked<'a>(&'a self, token: TokenRef<'a>) -> RevocationFuture<'a> {
+        if self.down.load(Ordering::SeqCst) {
+            return Box::pin(async { Err::<bool, BoxError>("connection refused".into()) });
+        }
+        self.inner.is_revoked(token)
+    }
+}
+
+#[async_trait]
+impl Store for Flaky {
+    async fn revoke_token(&self, jti: &str, exp: i64) -> Result<(), tokengate::Error> {
+        self.check()?;
+        self.inner.revoke_token(jti, exp).await
+    }
+    async fn create_family(&self, family: NewFamily) -> Result<(), tokengate::Error> {
+        self.check()?;
+        self.inner.create_family(family).await
+    }
+    async fn rotate(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, tokengate::Error> {
+        self.check()?;
+        self.inner.rotate(family, presented, next).await
+    }
+    async fn revoke_family(&self, family: &str) -> Result<bool, tokengate::Error> {
+        self.check()?;
+        self.inner.revoke_family(family).await
+    }
+    async fn revoke_subject(
+        &self,
+        sub: &str,
+        cutoff: i64,
+        keep_until: i64,
+    ) -> Result<(), tokengate::Error> {
+        self.check()?;
+        self.inner.revoke_subject(sub, cutoff, keep_until).await
+    }
+    async fn record_failure(
+        &self,
+        key: &str,
+        policy: &ThrottlePolicy,
+    ) -> Result<Throttle, tokengate::Error> {
+        self.check()?;
+        self.inner.record_failure(key, policy).await
+    }
+    async fn throttle(&self, key: &str) -> Result<Throttle, tokengate::Error> {
+        self.check()?;
+        self.inner.throttle(key).await
+    }
+    async fn reset_failures(&self, key: &str) -> Result<(), tokengate::Error> {
+        self.check()?;
+        self.inner.reset_failures(key).await
+    }
+}
+
 // ----- the server -----
 
 fn small_passwords() -> Passwords {
@@ -125,13 +205,14 @@ struct Server {
     http: reqwest::Client,
     users: Arc<Users>,
     passwords: Passwords,
+    store: Arc<Flaky>,
 }
 
 impl Server {
     async fn start(options: Options) -> Self {
         init_logs();
-        let store = MemoryStore::new();
-        let store: Arc<dyn Store> = Arc::new(store);
+        let flaky = Arc::new(Flaky::default());
+        let store: Arc<dyn Store> = flaky.clone();
         let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[42; 32]).unwrap()).unwrap();
         let issuer = Issuer::builder(ring.clone())
             .issuer("https://auth.test")
@@ -178,6 +259,7 @@ impl Server {
             http: reqwest::Client::new(),
             users,
             passwords: options.passwords,
+            store: flaky,
         }
     }
 
@@ -1282,4 +1364,45 @@ async fn builder_refuses_unusable_settings_and_applies_max_body_bytes() {
             .unwrap();
         refused(r, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request").await;
     }
+}
+
+#[tokio::test]
+async fn store_down_is_503_everywhere_and_nothing_is_lost() {
+    let s = Server::start(Options::default()).await;
+    s.add_user("una", "pw-una", &[]).await;
+    let (access, refresh) = tokens(s.login("una", "pw-una").await).await;
+    s.store.down.store(true, Ordering::SeqCst);
+    refused(
+        s.login("una", "pw-una").await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    )
+    .await;
+    refused(
+        s.refresh(&refresh).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    )
+    .await;
+    let out = s
+        .post("/auth/logout")
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    refused(
+        out,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    )
+    .await;
+    // The guarded route fails closed too.
+    assert_eq!(
+        s.me(&access).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    s.store.down.store(false, Ordering::SeqCst);
+    // The session survived the outage untouched.
+    assert_eq!(s.me(&access).await.status(), StatusCode::OK);
+    tokens(s.refresh(&refresh).await).await;
 }
