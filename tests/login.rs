@@ -188,6 +188,8 @@ struct Options {
     passwords: Passwords,
     account: ThrottlePolicy,
     client: ThrottlePolicy,
+    /// Serve with `ConnectInfo<SocketAddr>` (the client address).
+    connect_info: bool,
 }
 
 impl Default for Options {
@@ -196,6 +198,7 @@ impl Default for Options {
             passwords: small_passwords(),
             account: ThrottlePolicy::ACCOUNT,
             client: ThrottlePolicy::CLIENT,
+            connect_info: true,
         }
     }
 }
@@ -246,14 +249,18 @@ impl Server {
             .with_state(gate);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        if options.connect_info {
+            tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await
+                .unwrap();
+            });
+        } else {
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        }
         Self {
             addr,
             http: reqwest::Client::new(),
@@ -983,9 +990,19 @@ async fn client_address_budget_locks_every_account_from_it() {
     })
     .await;
     s.add_user("kim", "pw-kim", &[]).await;
-    for name in ["a", "b", "c"] {
+    // X-Forwarded-For is not trusted: the three failures all count for 127.0.0.1.
+    for (name, forwarded) in [
+        ("a", "198.51.100.1"),
+        ("b", "198.51.100.2"),
+        ("c", "198.51.100.3"),
+    ] {
         refused(
-            s.login(name, "guess").await,
+            s.post("/auth/login")
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"username": name, "password": "guess"}))
+                .send()
+                .await
+                .unwrap(),
             StatusCode::UNAUTHORIZED,
             "invalid_grant",
         )
@@ -1405,4 +1422,29 @@ async fn store_down_is_503_everywhere_and_nothing_is_lost() {
     // The session survived the outage untouched.
     assert_eq!(s.me(&access).await.status(), StatusCode::OK);
     tokens(s.refresh(&refresh).await).await;
+}
+
+/// Served without `ConnectInfo`, the router counts per account only (documented).
+#[tokio::test]
+async fn without_connect_info_only_accounts_are_counted() {
+    let s = Server::start(Options {
+        client: ThrottlePolicy {
+            max_failures: 1,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(60),
+        },
+        connect_info: false,
+        ..Options::default()
+    })
+    .await;
+    s.add_user("nia", "pw-nia", &[]).await;
+    for name in ["a", "b", "c"] {
+        refused(
+            s.login(name, "guess").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+        )
+        .await;
+    }
+    tokens(s.login("nia", "pw-nia").await).await;
 }
