@@ -688,4 +688,24 @@ mod tests {
             Verification::ValidNeedsRehash
         );
     }
+
+    /// Regression: the slot was freed after the result was sent, so a caller issuing its next job
+    /// at once could find its own finished job still counted and get `PasswordBusy`.
+    #[tokio::test]
+    async fn pool_slot_is_free_when_the_caller_wakes() {
+        let p = Passwords::builder()
+            .memory_kib(8)
+            .iterations(1)
+            .workers(1)
+            .queue(0)
+            .build()
+            .unwrap();
+        let h = p.hash("pw").await.unwrap();
+        for _ in 0..200 {
+            assert_eq!(
+                p.verify("pw", h.as_str()).await.unwrap(),
+                Verification::Valid
+            );
+        }
+    }
 }
