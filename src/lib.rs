@@ -67,6 +67,7 @@ mod error;
 mod extract;
 mod issue;
 mod keys;
+mod login;
 mod password;
 mod rbac;
 mod refresh;
@@ -81,25 +82,29 @@ pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };
+pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
+pub use login::{
+    AuthRouter, AuthRouterBuilder, DEFAULT_MAX_BODY_BYTES, MAX_USERNAME_LEN, UserDirectory,
+    UserRecord,
+};
 pub use password::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
     DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
     Verification,
 };
-pub use refresh::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
-};
-pub use store::{
-    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
-    ThrottlePolicy,
-};
-pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use rbac::{
     AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,
     RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,
     is_scope_token,
 };
+pub use refresh::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
+};
 pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};
+pub use store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
+    ThrottlePolicy,
+};
 pub use verify::{
     BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,
     TokenRef, Verifier, VerifierBuilder,

@@ -556,12 +556,16 @@ impl Pool {
         let guard = PendingGuard(Arc::clone(&self.pending));
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _guard = guard;
             // The caller went away (e.g. the client disconnected): skip the work.
             if tx.is_closed() {
+                drop(guard);
                 return;
             }
-            let _ = tx.send(f());
+            let result = f();
+            // Free the slot before waking the caller: a low-priority thread can be descheduled
+            // right after `send`, and the caller's next job must not find its own slot taken.
+            drop(guard);
+            let _ = tx.send(result);
         });
         if self.sender.send(job).is_err() {
             // Every hashing thread is gone (they only end when the pool is dropped or panics).
@@ -683,5 +687,25 @@ mod tests {
             p.verify_blocking("x", &h).unwrap(),
             Verification::ValidNeedsRehash
         );
+    }
+
+    /// Regression: the slot was freed after the result was sent, so a caller issuing its next job
+    /// at once could find its own finished job still counted and get `PasswordBusy`.
+    #[tokio::test]
+    async fn pool_slot_is_free_when_the_caller_wakes() {
+        let p = Passwords::builder()
+            .memory_kib(8)
+            .iterations(1)
+            .workers(1)
+            .queue(0)
+            .build()
+            .unwrap();
+        let h = p.hash("pw").await.unwrap();
+        for _ in 0..200 {
+            assert_eq!(
+                p.verify("pw", h.as_str()).await.unwrap(),
+                Verification::Valid
+            );
+        }
     }
 }
