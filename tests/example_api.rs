@@ -180,7 +180,7 @@ async fn roles_follow_the_hierarchy() {
             assert_eq!(
                 res.headers()["www-authenticate"],
                 format!(
-                    r#"Bearer realm="{}", error="insufficient_scope", error_description="insufficient role or permission", scope="admin""#,
+                    r#"Bearer realm="{}", error="insufficient_scope", error_description="requires role admin", scope="admin""#,
                     server::REALM
                 )
             );
