@@ -55,6 +55,7 @@
 
 mod claims;
 mod clock;
+mod cookie;
 mod error;
 mod extract;
 mod issue;
@@ -68,30 +69,34 @@ mod verify;
 
 pub use claims::{Claims, NoExtra};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cookie::{
+    ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,
+    DEFAULT_REFRESH_PATH, MIN_CSRF_SECRET_LEN, REFRESH_COOKIE, SameSite, SetCookies,
+};
 pub use error::{Error, TokenPart};
 pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };
+pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use password::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
     DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
     Verification,
 };
-pub use refresh::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
-};
-pub use store::{
-    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
-    ThrottlePolicy,
-};
-pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use rbac::{
     AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,
     RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,
     is_scope_token,
 };
+pub use refresh::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
+};
 pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};
+pub use store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
+    ThrottlePolicy,
+};
 pub use verify::{
     BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,
     TokenRef, Verifier, VerifierBuilder,
