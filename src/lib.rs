@@ -60,6 +60,7 @@ mod error;
 mod extract;
 mod issue;
 mod keys;
+mod login;
 mod password;
 mod rbac;
 mod refresh;
@@ -79,6 +80,10 @@ pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
+pub use login::{
+    AuthRouter, AuthRouterBuilder, DEFAULT_MAX_BODY_BYTES, MAX_USERNAME_LEN, UserDirectory,
+    UserRecord,
+};
 pub use password::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,
     DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,

@@ -556,12 +556,16 @@ impl Pool {
         let guard = PendingGuard(Arc::clone(&self.pending));
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _guard = guard;
             // The caller went away (e.g. the client disconnected): skip the work.
             if tx.is_closed() {
+                drop(guard);
                 return;
             }
-            let _ = tx.send(f());
+            let result = f();
+            // Free the slot before waking the caller: a low-priority thread can be descheduled
+            // right after `send`, and the caller's next job must not find its own slot taken.
+            drop(guard);
+            let _ = tx.send(result);
         });
         if self.sender.send(job).is_err() {
             // Every hashing thread is gone (they only end when the pool is dropped or panics).

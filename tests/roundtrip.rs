@@ -1,8 +1,6 @@
 //! Round trips for every algorithm family, key rotation, and JWKS export.
 #![allow(clippy::unwrap_used)] // a panic is how a test reports failure
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
 use tokengate::{Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, Verifier};
 
 fn pair(ring: KeyRing) -> (Issuer, Verifier) {

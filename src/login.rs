@@ -1,0 +1,985 @@
+//! The ready `/auth` router: password login, refresh rotation and logout over the application's
+//! user directory.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
+use axum::extract::{FromRef, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt as _;
+use http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA, RETRY_AFTER,
+};
+use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::Error;
+use crate::claims::{Claims, NoExtra};
+use crate::extract::Gate;
+use crate::issue::Grant;
+use crate::password::{PasswordHash, Passwords, Verification};
+use crate::refresh::{Sessions, TokenPair};
+use crate::store::ThrottlePolicy;
+use crate::verify::BoxError;
+
+/// Default largest request body the `/auth` routes read: 16 KiB. Larger bodies are answered 413.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Longest username accepted at login, in bytes (longer ones are answered 400 `invalid_request`
+/// before any lookup, so that they cannot bloat the throttling store).
+pub const MAX_USERNAME_LEN: usize = 256;
+
+/// The `tracing` target of login, refresh and logout outcomes.
+const LOG_TARGET: &str = "tokengate::login";
+
+/// What the login router needs to know about one user. `Debug` redacts `password_hash`.
+#[derive(Clone)]
+pub struct UserRecord {
+    /// The user's stable id; becomes the tokens' `sub`.
+    pub subject: String,
+    /// The argon2id PHC string (as made by [`Passwords::hash`]).
+    pub password_hash: String,
+    /// Roles, copied into the tokens' `roles`.
+    pub roles: Vec<String>,
+    /// Permissions, copied into the tokens' `permissions`.
+    pub permissions: Vec<String>,
+    /// A disabled user can neither log in nor refresh (answered exactly like a wrong password).
+    pub disabled: bool,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("subject", &self.subject)
+            .field("password_hash", &"[redacted]")
+            .field("roles", &self.roles)
+            .field("permissions", &self.permissions)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+/// The application's users, as the login router sees them. Implemented by the application (the
+/// example server implements it over SQLite with sqlx).
+///
+/// An error from any method is answered 503 `temporarily_unavailable` (and logged); it never
+/// counts as a failed login.
+#[async_trait]
+pub trait UserDirectory: Send + Sync + 'static {
+    /// The user a login names, or `None` when there is no such user.
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot answer.
+    async fn find_by_username(&self, username: &str) -> Result<Option<UserRecord>, BoxError>;
+
+    /// The user a refresh token's `sub` names. Read again at every refresh: a disabled (or
+    /// deleted) user cannot refresh, and changed roles/permissions reach the new tokens.
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot answer.
+    async fn find_by_subject(&self, subject: &str) -> Result<Option<UserRecord>, BoxError>;
+
+    /// Called after a successful login whose stored hash has outdated parameters
+    /// ([`Verification::ValidNeedsRehash`]), with a fresh hash of the same password to store.
+    /// The default does nothing. A failure is logged and the login still succeeds.
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot write.
+    async fn update_password_hash(
+        &self,
+        subject: &str,
+        hash: &PasswordHash,
+    ) -> Result<(), BoxError> {
+        let _ = (subject, hash);
+        Ok(())
+    }
+}
+
+/// The ready `/auth` router: `POST /login`, `POST /refresh`, `POST /logout`. Cloning is cheap.
+///
+/// Mount it under `/auth`: `Router::new().nest("/auth", auth.router())`, and serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so that failed logins are also counted
+/// per client address.
+///
+/// # Routes
+///
+/// | request | answer |
+/// |---|---|
+/// | `POST /login` with credentials that match an enabled user | 200 `{"access_token", "token_type": "Bearer", "expires_in", "refresh_token"}` (RFC 6749 §5.1) |
+/// | `POST /login`, unknown user, wrong password or disabled user | 401 `invalid_grant`, one body for every cause |
+/// | `POST /login` while the account or the client address is locked out | 429 `too_many_requests` + `Retry-After` (seconds) |
+/// | `POST /refresh` `{"refresh_token"}` of a live session of an enabled user | 200 new pair; the presented token is spent |
+/// | `POST /refresh` with a spent, revoked, expired or wrong-type token, or for a disabled user | 401 `invalid_grant` (RFC 6749 §5.2) |
+/// | `POST /logout` with `Authorization: Bearer <access token>` | 204; the access token and its session's refresh token stop working |
+/// | `POST /logout` without a valid access token | the [`Gate`]'s answer (401 `invalid_token`, ...) |
+/// | a missing field, malformed JSON or form, an empty or too long username, a too long password | 400 `invalid_request` |
+/// | `grant_type` other than `password` (login) or `refresh_token` (refresh) | 400 `unsupported_grant_type` |
+/// | a body in another content type | 415 `invalid_request` |
+/// | a body over [`max_body_bytes`](AuthRouterBuilder::max_body_bytes) | 413 `invalid_request` |
+/// | another method | 405 `invalid_request` |
+/// | password hashing saturated ([`Error::PasswordBusy`]) | 503 `temporarily_unavailable` + `Retry-After: 1` |
+/// | the store or the user directory failing | 503 `temporarily_unavailable` |
+///
+/// Every answer carries `Cache-Control: no-store` and `Pragma: no-cache`; error bodies are
+/// `{"error", "error_description"}` JSON (5xx ones follow the [`Gate`]'s body format). The 401
+/// answers carry no `WWW-Authenticate` challenge: this is an OAuth token endpoint answering
+/// `invalid_grant` (RFC 6749 §5.2 defines no challenge for it), and a `Basic` challenge would make
+/// browsers open a password dialog over a single-page app.
+///
+/// # Credentials
+///
+/// `POST /login` takes the username and password from exactly one of: a JSON object
+/// `{"username", "password"}` (`application/json`), a form `username=..&password=..`
+/// (`application/x-www-form-urlencoded`), or `Authorization: Basic` (RFC 7617; a body, if any, may
+/// then only carry `grant_type`). An optional `grant_type` must be `password` (RFC 6749 §4.3);
+/// other members are ignored. Passwords are taken whole (any length up to the [`Passwords`]
+/// `max_len`, any Unicode). `POST /refresh` takes `refresh_token` (and optionally
+/// `grant_type=refresh_token`) as JSON or form.
+///
+/// # Throttling
+///
+/// Failed logins are counted in the [`Store`](crate::Store) under two keys: the account
+/// (`account:` + the lower-cased username, whether or not the user exists, so that a lock-out says
+/// nothing about existence) with [`account_throttle`](AuthRouterBuilder::account_throttle), and
+/// the client address (`client:` + the IPv4 address, or the IPv6 /64 prefix) with
+/// [`client_throttle`](AuthRouterBuilder::client_throttle). A locked key is answered 429 before
+/// any lookup or password work — even when the password is right. The failure that reaches the
+/// limit is still answered 401; the next attempt gets 429. A success resets the account's count
+/// (not the address's, which many users may share). Refresh and logout never count: an invalid
+/// token is not a failed login.
+///
+/// The client address comes from axum's `ConnectInfo<SocketAddr>` (or `MockConnectInfo` in
+/// tests). Without it (a router served without connect info, or driven with `oneshot`), failures
+/// are counted per account only. `X-Forwarded-For` and `Forwarded` are never trusted: behind a
+/// proxy every client has the proxy's address, so raise `client_throttle` there.
+///
+/// The check and the count are separate store calls, so a burst of concurrent guesses against one
+/// account can have more attempts in flight than `max_failures`; the password pool's admission
+/// limit (workers + queue, answered 503 beyond) bounds that burst.
+///
+/// # Logging
+///
+/// Under the target `tokengate::login`: a successful login or refresh at `INFO` with the subject
+/// (the user's id, not what was typed); a refused login at `INFO` with the client address and
+/// nothing that identifies the attempted username (it may be a password typed in the wrong field);
+/// a lock-out at `WARN` with the client address and which key is locked. Passwords, tokens and
+/// hashes are never logged.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, body::Body, http::Request};
+/// use tower::ServiceExt as _;
+/// use tokengate::*;
+///
+/// struct OneUser(UserRecord);
+/// #[async_trait::async_trait]
+/// impl UserDirectory for OneUser {
+///     async fn find_by_username(&self, name: &str) -> Result<Option<UserRecord>, BoxError> {
+///         Ok((name == "alice").then(|| self.0.clone()))
+///     }
+///     async fn find_by_subject(&self, sub: &str) -> Result<Option<UserRecord>, BoxError> {
+///         Ok((sub == self.0.subject).then(|| self.0.clone()))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+/// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7; 32])?)?;
+/// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+/// let issuer = Issuer::builder(ring.clone()).issuer("me").audience("api").build()?;
+/// let verifier = Verifier::builder(ring).issuer("me").audience("api").revocation(store.clone()).build()?;
+/// let sessions = Sessions::builder(issuer, verifier.clone(), store).build()?;
+/// let passwords = Passwords::builder().memory_kib(256).iterations(1).build()?;
+/// let alice = UserRecord {
+///     subject: "u-1".into(),
+///     password_hash: passwords.hash("correct horse").await?.into_string(),
+///     roles: vec!["admin".into()],
+///     permissions: vec![],
+///     disabled: false,
+/// };
+/// let auth = AuthRouter::builder(sessions, passwords, Arc::new(OneUser(alice)), Gate::new(verifier))
+///     .build()?;
+/// let app: Router = Router::new().nest("/auth", auth.router());
+///
+/// let login = |body: &'static str| {
+///     Request::post("/auth/login")
+///         .header("content-type", "application/json")
+///         .body(Body::from(body))
+///         .unwrap()
+/// };
+/// let ok = app.clone().oneshot(login(r#"{"username":"alice","password":"correct horse"}"#)).await.unwrap();
+/// assert_eq!(ok.status(), 200);
+/// assert_eq!(ok.headers()["cache-control"], "no-store");
+/// let bad = app.oneshot(login(r#"{"username":"alice","password":"wrong"}"#)).await.unwrap();
+/// assert_eq!(bad.status(), 401);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AuthRouter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sessions: Sessions,
+    passwords: Passwords,
+    users: Arc<dyn UserDirectory>,
+    gate: Gate,
+    account: ThrottlePolicy,
+    client: ThrottlePolicy,
+    max_body: usize,
+}
+
+impl fmt::Debug for AuthRouter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &*self.inner;
+        f.debug_struct("AuthRouter")
+            .field("sessions", &i.sessions)
+            .field("passwords", &i.passwords)
+            .field("gate", &i.gate)
+            .field("account_throttle", &i.account)
+            .field("client_throttle", &i.client)
+            .field("max_body_bytes", &i.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FromRef<AuthRouter> for Gate {
+    fn from_ref(auth: &AuthRouter) -> Self {
+        auth.inner.gate.clone()
+    }
+}
+
+/// Builds an [`AuthRouter`]; start with [`AuthRouter::builder`].
+#[must_use]
+pub struct AuthRouterBuilder {
+    sessions: Sessions,
+    passwords: Passwords,
+    users: Arc<dyn UserDirectory>,
+    gate: Gate,
+    account: ThrottlePolicy,
+    client: ThrottlePolicy,
+    max_body: usize,
+}
+
+impl fmt::Debug for AuthRouterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRouterBuilder")
+            .field("account_throttle", &self.account)
+            .field("client_throttle", &self.client)
+            .field("max_body_bytes", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthRouterBuilder {
+    /// Failed-login policy per account; default [`ThrottlePolicy::ACCOUNT`] (10 failures in 15
+    /// minutes lock the account for 15 minutes).
+    pub fn account_throttle(mut self, policy: ThrottlePolicy) -> Self {
+        self.account = policy;
+        self
+    }
+
+    /// Failed-login policy per client address; default [`ThrottlePolicy::CLIENT`] (100 failures
+    /// in 15 minutes lock the address for 15 minutes — larger, since users behind one NAT share
+    /// an address).
+    pub fn client_throttle(mut self, policy: ThrottlePolicy) -> Self {
+        self.client = policy;
+        self
+    }
+
+    /// Largest request body read, in bytes; default [`DEFAULT_MAX_BODY_BYTES`] (16 KiB). Larger
+    /// bodies are answered 413 with a JSON error, unread.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Builds the router.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `account_throttle` or `client_throttle` when a policy allows zero
+    /// failures or has a zero window or lock-out, and `max_body_bytes` when it is zero.
+    pub fn build(self) -> Result<AuthRouter, Error> {
+        for (name, p) in [
+            ("account_throttle", &self.account),
+            ("client_throttle", &self.client),
+        ] {
+            if p.max_failures == 0 || p.window.is_zero() || p.lockout.is_zero() {
+                return Err(Error::Config(format!(
+                    "{name}: max_failures, window and lockout must be greater than zero"
+                )));
+            }
+        }
+        if self.max_body == 0 {
+            return Err(Error::Config(
+                "max_body_bytes: must be at least 1 byte".into(),
+            ));
+        }
+        Ok(AuthRouter {
+            inner: Arc::new(Inner {
+                sessions: self.sessions,
+                passwords: self.passwords,
+                users: self.users,
+                gate: self.gate,
+                account: self.account,
+                client: self.client,
+                max_body: self.max_body,
+            }),
+        })
+    }
+}
+
+impl AuthRouter {
+    /// Starts building over the sessions (issuer, verifier, store), the password hasher, the
+    /// application's users and the gate that checks the access token at logout.
+    pub fn builder(
+        sessions: Sessions,
+        passwords: Passwords,
+        users: Arc<dyn UserDirectory>,
+        gate: Gate,
+    ) -> AuthRouterBuilder {
+        AuthRouterBuilder {
+            sessions,
+            passwords,
+            users,
+            gate,
+            account: ThrottlePolicy::ACCOUNT,
+            client: ThrottlePolicy::CLIENT,
+            max_body: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// `POST /login`, `POST /refresh`, `POST /logout`, ready to be nested:
+    /// `.nest("/auth", auth.router())`. The router carries its own state, so it fits any
+    /// application state `S`.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/login", post(login))
+            .route("/refresh", post(refresh))
+            .route("/logout", post(logout))
+            .method_not_allowed_fallback(method_not_allowed)
+            .with_state(self.clone())
+    }
+
+    async fn login(&self, request: Request) -> Result<Response, Failure> {
+        let inner = &*self.inner;
+        let ip = client_ip(request.extensions());
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, &parts.headers, inner.max_body).await?;
+        let creds = login_credentials(&parts.headers, &body, inner.passwords.max_len())?;
+        drop(body);
+
+        let store = inner.sessions.store();
+        let account = account_key(&creds.username);
+        let client = ip.map(client_key);
+        let mut retry_after: Option<Duration> = None;
+        for (scope, key) in [("account", Some(&account)), ("client", client.as_ref())] {
+            let Some(key) = key else { continue };
+            let throttle = store.throttle(key).await.map_err(Failure::Server)?;
+            if let Some(wait) = throttle.retry_after {
+                tracing::warn!(target: LOG_TARGET, client = ?ip, locked = scope, "login refused: locked out");
+                retry_after = Some(retry_after.map_or(wait, |w| w.max(wait)));
+            }
+        }
+        if let Some(wait) = retry_after {
+            return Err(Failure::Throttled(wait));
+        }
+
+        let user = inner
+            .users
+            .find_by_username(&creds.username)
+            .await
+            .map_err(|e| Failure::Server(Error::StoreUnavailable(e)))?;
+        // Unknown users are checked against the dummy hash, so every cause costs one verification.
+        let verification = inner
+            .passwords
+            .verify_or_dummy(
+                &creds.password,
+                user.as_ref().map(|u| u.password_hash.as_str()),
+            )
+            .await
+            .map_err(Failure::Server)?;
+        let user = match user {
+            Some(user) if verification.is_valid() && !user.disabled => user,
+            _ => {
+                let mut locked = store
+                    .record_failure(&account, &inner.account)
+                    .await
+                    .map_err(Failure::Server)?
+                    .is_locked();
+                if let Some(key) = &client {
+                    locked |= store
+                        .record_failure(key, &inner.client)
+                        .await
+                        .map_err(Failure::Server)?
+                        .is_locked();
+                }
+                tracing::info!(target: LOG_TARGET, client = ?ip, now_locked = locked, "login refused: bad credentials");
+                return Err(Failure::InvalidGrant);
+            }
+        };
+
+        store
+            .reset_failures(&account)
+            .await
+            .map_err(Failure::Server)?;
+        if verification == Verification::ValidNeedsRehash {
+            self.rehash(&user.subject, &creds.password).await;
+        }
+        let grant = Grant::new(user.subject.clone())
+            .roles(user.roles)
+            .permissions(user.permissions);
+        let pair = inner.sessions.start(grant).await.map_err(Failure::Server)?;
+        tracing::info!(target: LOG_TARGET, sub = %user.subject, client = ?ip, "login succeeded");
+        Ok(token_response(&pair))
+    }
+
+    /// Stores a fresh hash of a password whose stored hash has outdated parameters. Failures are
+    /// logged, never fatal: the login itself succeeded.
+    async fn rehash(&self, subject: &str, password: &str) {
+        let inner = &*self.inner;
+        match inner.passwords.hash(password).await {
+            Ok(hash) => match inner.users.update_password_hash(subject, &hash).await {
+                Ok(()) => {
+                    tracing::info!(target: LOG_TARGET, sub = %subject, "password hash upgraded to the current parameters");
+                }
+                Err(e) => {
+                    tracing::warn!(target: LOG_TARGET, sub = %subject, error = %e, "cannot store the upgraded password hash");
+                }
+            },
+            Err(e) => {
+                tracing::warn!(target: LOG_TARGET, sub = %subject, error = %e, "cannot upgrade the password hash");
+            }
+        }
+    }
+
+    async fn refresh(&self, request: Request) -> Result<Response, Failure> {
+        let inner = &*self.inner;
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, &parts.headers, inner.max_body).await?;
+        let token = refresh_token(&parts.headers, &body)?;
+        drop(body);
+        let users = Arc::clone(&inner.users);
+        let sessions = inner.sessions.clone();
+        let result = inner
+            .sessions
+            .refresh_with(&token, |claims: Claims<NoExtra>| async move {
+                match users.find_by_subject(&claims.sub).await {
+                    Ok(Some(user)) if !user.disabled => Ok(Grant::new(claims.sub)
+                        .roles(user.roles)
+                        .permissions(user.permissions)),
+                    Ok(_) => {
+                        // Disabled or deleted: end the session too, not just this refresh.
+                        if let Some(sid) = &claims.sid {
+                            sessions.revoke_session(sid).await?;
+                        }
+                        tracing::info!(target: LOG_TARGET, sub = %claims.sub, "refresh refused: user disabled or gone");
+                        Err(Error::SessionRevoked)
+                    }
+                    Err(e) => Err(Error::StoreUnavailable(e)),
+                }
+            })
+            .await;
+        match result {
+            Ok(pair) => {
+                tracing::debug!(target: LOG_TARGET, "session refreshed");
+                Ok(token_response(&pair))
+            }
+            Err(e) if e.is_token_error() => {
+                tracing::info!(target: LOG_TARGET, reason = %e, "refresh refused");
+                Err(Failure::InvalidGrant)
+            }
+            Err(e) => Err(Failure::Server(e)),
+        }
+    }
+
+    fn answer(&self, failure: Failure) -> Response {
+        let mut response = match failure {
+            Failure::Request {
+                status,
+                code,
+                description,
+            } => error_json(status, code, description),
+            Failure::InvalidGrant => error_json(
+                StatusCode::UNAUTHORIZED,
+                "invalid_grant",
+                INVALID_GRANT_DESCRIPTION,
+            ),
+            Failure::Throttled(wait) => {
+                let mut r = error_json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "too many failed logins; retry later",
+                );
+                r.headers_mut().insert(RETRY_AFTER, seconds(wait));
+                r
+            }
+            Failure::Server(error) => {
+                let busy = matches!(error, Error::PasswordBusy);
+                let mut r = self.inner.gate.reject(error).into_response();
+                if busy {
+                    r.headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                r
+            }
+        };
+        no_store(response.headers_mut());
+        response
+    }
+}
+
+/// The one description of a failed login (and of a refused refresh token), whatever the cause.
+const INVALID_GRANT_DESCRIPTION: &str = "invalid credentials or grant";
+
+async fn login(State(auth): State<AuthRouter>, request: Request) -> Response {
+    match auth.login(request).await {
+        Ok(response) => response,
+        Err(failure) => auth.answer(failure),
+    }
+}
+
+async fn refresh(State(auth): State<AuthRouter>, request: Request) -> Response {
+    match auth.refresh(request).await {
+        Ok(response) => response,
+        Err(failure) => auth.answer(failure),
+    }
+}
+
+async fn logout(State(auth): State<AuthRouter>, claims: Claims<NoExtra>) -> Response {
+    match auth.inner.sessions.logout(&claims).await {
+        Ok(()) => {
+            tracing::info!(target: LOG_TARGET, sub = %claims.sub, "logged out");
+            let mut r = StatusCode::NO_CONTENT.into_response();
+            no_store(r.headers_mut());
+            r
+        }
+        Err(e) => auth.answer(Failure::Server(e)),
+    }
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = error_json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "use POST",
+    );
+    r.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+    no_store(r.headers_mut());
+    r
+}
+
+/// Why a request to the router failed.
+#[derive(Debug)]
+enum Failure {
+    /// The request itself is unusable (4xx).
+    Request {
+        status: StatusCode,
+        code: &'static str,
+        description: &'static str,
+    },
+    /// Bad credentials or a refused refresh token: 401 `invalid_grant`.
+    InvalidGrant,
+    /// A locked account or address: 429 with `Retry-After`.
+    Throttled(Duration),
+    /// Infrastructure or configuration: the gate's one mapping (503/500).
+    Server(Error),
+}
+
+impl Failure {
+    fn bad(description: &'static str) -> Self {
+        Self::Request {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            description,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+fn error_json(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(ErrorJson {
+            error: code,
+            error_description: description,
+        }),
+    )
+        .into_response()
+}
+
+#[derive(Serialize)]
+struct TokenJson<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: i64,
+    refresh_token: &'a str,
+}
+
+fn token_response(pair: &TokenPair) -> Response {
+    let mut r = Json(TokenJson {
+        access_token: &pair.access.token,
+        token_type: "Bearer",
+        expires_in: pair.expires_in(),
+        refresh_token: &pair.refresh.token,
+    })
+    .into_response();
+    no_store(r.headers_mut());
+    r
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// Whole seconds, rounded up, at least 1.
+fn seconds(wait: Duration) -> HeaderValue {
+    let mut secs = wait.as_secs();
+    if wait.subsec_nanos() > 0 {
+        secs = secs.saturating_add(1);
+    }
+    HeaderValue::from(secs.max(1))
+}
+
+fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .or_else(|| {
+            extensions
+                .get::<MockConnectInfo<SocketAddr>>()
+                .map(|m| m.0.ip())
+        })
+}
+
+/// `client:` + the IPv4 address, or the /64 prefix of an IPv6 address (one host usually owns a
+/// whole /64, and could otherwise rotate through it).
+fn client_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("client:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("client:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+fn account_key(username: &str) -> String {
+    format!("account:{}", username.to_lowercase())
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (413). The bytes are wiped on drop.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let too_large = || Failure::Request {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "invalid_request",
+        description: "request body too large",
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let mut buf = Zeroizing::new(Vec::new());
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Failure::bad("request body could not be read"))?;
+        if buf.len().saturating_add(chunk.len()) > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    Form,
+    Absent,
+    Other,
+}
+
+fn media(headers: &HeaderMap) -> Media {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Media::Absent;
+    };
+    let Ok(value) = value.to_str() else {
+        return Media::Other;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Media::Json
+    } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Media::Form
+    } else {
+        Media::Other
+    }
+}
+
+/// The members the routes read; others are ignored. A member given twice is refused.
+#[derive(Deserialize, Default)]
+struct Fields {
+    username: Option<String>,
+    password: Option<String>,
+    grant_type: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// Decodes the body as JSON or a form (by `Content-Type`); an empty body without a content type
+/// has no fields.
+fn fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, Failure> {
+    match media(headers) {
+        // Only an object: serde would otherwise also take a JSON array, member by position.
+        Media::Json => {
+            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(Failure::bad("body must be a JSON object"));
+            }
+            // The parser's message is not used: it can quote the input (the password).
+            serde_json::from_slice(body).map_err(|_| Failure::bad("malformed JSON body"))
+        }
+        Media::Form => {
+            serde_urlencoded::from_bytes(body).map_err(|_| Failure::bad("malformed form body"))
+        }
+        Media::Absent if body.is_empty() => Ok(Fields::default()),
+        Media::Absent | Media::Other => Err(Failure::Request {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "invalid_request",
+            description: "use application/json or application/x-www-form-urlencoded",
+        }),
+    }
+}
+
+fn check_grant_type(fields: &Fields, expected: &str) -> Result<(), Failure> {
+    match fields.grant_type.as_deref() {
+        None => Ok(()),
+        Some(g) if g == expected => Ok(()),
+        Some(_) => Err(Failure::Request {
+            status: StatusCode::BAD_REQUEST,
+            code: "unsupported_grant_type",
+            description: "unsupported grant_type",
+        }),
+    }
+}
+
+struct Credentials {
+    username: String,
+    password: Zeroizing<String>,
+}
+
+/// `Authorization: Basic` credentials, if the request has them.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<Credentials>, Failure> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Failure::bad("multiple Authorization headers"));
+    }
+    let bytes = value.as_bytes();
+    let (scheme, rest) = match bytes.iter().position(|b| *b == b' ') {
+        Some(i) => (&bytes[..i], &bytes[i..]),
+        None => (bytes, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"basic") {
+        // Another scheme (a stale bearer token, say) is not a login credential: ignored.
+        return Ok(None);
+    }
+    let malformed = || Failure::bad("malformed Basic credentials");
+    let rest = rest.trim_ascii();
+    let decoded = Zeroizing::new(STANDARD.decode(rest).map_err(|_| malformed())?);
+    let text = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
+    let (username, password) = text.split_once(':').ok_or_else(malformed)?;
+    Ok(Some(Credentials {
+        username: username.to_owned(),
+        password: Zeroizing::new(password.to_owned()),
+    }))
+}
+
+fn login_credentials(
+    headers: &HeaderMap,
+    body: &[u8],
+    max_password: usize,
+) -> Result<Credentials, Failure> {
+    let basic = basic_credentials(headers)?;
+    let fields = fields(headers, body)?;
+    check_grant_type(&fields, "password")?;
+    let creds = match basic {
+        Some(creds) => {
+            if fields.username.is_some() || fields.password.is_some() {
+                return Err(Failure::bad(
+                    "credentials both in the Authorization header and in the body",
+                ));
+            }
+            creds
+        }
+        None => {
+            if body.is_empty() && media(headers) == Media::Absent {
+                return Err(Failure::bad("missing credentials"));
+            }
+            Credentials {
+                username: fields
+                    .username
+                    .ok_or_else(|| Failure::bad("missing username"))?,
+                password: Zeroizing::new(
+                    fields
+                        .password
+                        .ok_or_else(|| Failure::bad("missing password"))?,
+                ),
+            }
+        }
+    };
+    if creds.username.is_empty() {
+        return Err(Failure::bad("empty username"));
+    }
+    if creds.username.len() > MAX_USERNAME_LEN {
+        return Err(Failure::bad("username too long"));
+    }
+    if creds.password.len() > max_password {
+        return Err(Failure::bad("password too long"));
+    }
+    Ok(creds)
+}
+
+fn refresh_token(headers: &HeaderMap, body: &[u8]) -> Result<Zeroizing<String>, Failure> {
+    let fields = fields(headers, body)?;
+    check_grant_type(&fields, "refresh_token")?;
+    match fields.refresh_token {
+        Some(t) if !t.is_empty() => Ok(Zeroizing::new(t)),
+        Some(_) => Err(Failure::bad("empty refresh_token")),
+        None => Err(Failure::bad("missing refresh_token")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn description(f: Failure) -> &'static str {
+        match f {
+            Failure::Request { description, .. } => description,
+            _ => "not a request failure",
+        }
+    }
+
+    #[test]
+    fn client_keys_group_ipv6_by_64_and_unmap_ipv4() {
+        assert_eq!(
+            client_key("203.0.113.7".parse().unwrap()),
+            "client:203.0.113.7"
+        );
+        assert_eq!(
+            client_key("::ffff:203.0.113.7".parse().unwrap()),
+            "client:203.0.113.7"
+        );
+        assert_eq!(
+            client_key("2001:db8:1:2:aaaa::1".parse().unwrap()),
+            client_key("2001:db8:1:2:bbbb::9".parse().unwrap())
+        );
+        assert_eq!(
+            client_key("2001:db8:1:2::1".parse().unwrap()),
+            "client:2001:db8:1:2::/64"
+        );
+    }
+
+    #[test]
+    fn account_keys_ignore_case() {
+        assert_eq!(account_key("Alice"), account_key("alice"));
+        assert_ne!(account_key("alice"), account_key("alice2"));
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(seconds(Duration::from_millis(1500)), "2");
+        assert_eq!(seconds(Duration::from_secs(900)), "900");
+        assert_eq!(seconds(Duration::ZERO), "1");
+    }
+
+    #[test]
+    fn basic_credentials_cases() {
+        // "alice:pa:ss" — the password may hold a colon.
+        let h = headers(&[("authorization", "Basic YWxpY2U6cGE6c3M=")]);
+        let c = basic_credentials(&h).unwrap().unwrap();
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("alice", "pa:ss")
+        );
+        let h = headers(&[("authorization", "bearer abc")]);
+        assert!(basic_credentials(&h).unwrap().is_none());
+        for bad in [
+            "Basic",
+            "Basic !!!",
+            "Basic YWxpY2U=", /* no colon */
+            "Basic //79",
+        ] {
+            let h = headers(&[("authorization", bad)]);
+            let f = basic_credentials(&h).err().unwrap();
+            assert_eq!(description(f), "malformed Basic credentials", "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_errors_never_quote_the_input() {
+        let h = headers(&[("content-type", "application/json")]);
+        let f = fields(&h, br#"{"username":"a","password":12345678}"#)
+            .err()
+            .unwrap();
+        assert_eq!(description(f), "malformed JSON body");
+        let f = fields(&h, br#"["a","b"]"#).err().unwrap();
+        assert_eq!(description(f), "body must be a JSON object");
+        let f = fields(&h, br#"{"username":"a","username":"b"}"#)
+            .err()
+            .unwrap();
+        assert_eq!(description(f), "malformed JSON body");
+    }
+
+    #[test]
+    fn user_record_debug_redacts_the_hash() {
+        let r = UserRecord {
+            subject: "s".into(),
+            password_hash: "$argon2id$secret".into(),
+            roles: vec![],
+            permissions: vec![],
+            disabled: false,
+        };
+        let text = format!("{r:?}");
+        assert!(!text.contains("argon2id"), "{text}");
+        assert!(text.contains("[redacted]"));
+    }
+}
