@@ -47,6 +47,7 @@ impl FromRef<AppState> for Gate {
 /// Every route, with request logging.
 pub fn router(state: AppState, auth: AuthRouter) -> Router {
     Router::new()
+        .route("/", get(demo_page))
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/editor/drafts", get(drafts))
@@ -56,6 +57,27 @@ pub fn router(state: AppState, auth: AuthRouter) -> Router {
         .nest("/auth", auth.router())
         .with_state(state)
         .layer(middleware::from_fn(log_request))
+}
+
+/// `GET /`: the single-page demo of cookie mode (plain HTML + JavaScript, no external resources).
+pub async fn demo_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            // The page runs only its own inline script and talks only to this origin.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                     connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        ],
+        include_str!("demo.html"),
+    )
+        .into_response()
 }
 
 /// `GET /health`: liveness; touches no store.
