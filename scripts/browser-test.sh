@@ -11,13 +11,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+sudo_cmd=""
+if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+missing=()
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-if ! [ -x "$CHROMIUM" ]; then
-    echo "== installing chromium (Debian package)"
-    sudo_cmd=""
-    if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+if ! [ -x "$CHROMIUM" ]; then missing+=(chromium); fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+if ! command -v curl >/dev/null; then missing+=(curl); fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]} (Debian packages)"
     $sudo_cmd apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y chromium
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y "${missing[@]}"
 fi
 export CHROMIUM
 
