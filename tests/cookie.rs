@@ -2,7 +2,8 @@
 //! guards, and the CSRF double-submit check (missing, wrong, from another session, safe vs unsafe
 //! methods, bearer exemption), plus the "token in header and cookie" refusal.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -752,4 +753,79 @@ async fn authenticate_without_a_method_treats_cookie_requests_as_unsafe() {
             .await
             .is_ok()
     );
+}
+
+// ----- secrets and the development warning -----
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One global capturing subscriber for this test binary (a scoped one races with other test
+/// threads over tracing's per-callsite interest cache).
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        captured
+    })
+}
+
+#[test]
+fn insecure_cookies_log_a_warning_that_names_no_secret() {
+    let captured = captured();
+    let secret = *b"warning-test-csrf-secret-32bytes";
+    {
+        let _span = tracing::info_span!("warn_test").entered();
+        CookieConfig::builder()
+            .secure(false)
+            .csrf_secret(secret)
+            .build()
+            .expect("config");
+    }
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON log line"))
+        .filter(|l| l["span"]["name"] == "warn_test")
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["level"], "WARN");
+    assert_eq!(lines[0]["target"], "tokengate::cookie");
+    assert!(
+        lines[0]["fields"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("cookies are not Secure")
+    );
+    assert!(!text.contains("warning-test-csrf-secret"));
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_tokens_or_keys() {
+    let f = fixture();
+    let pair = login(&f, "bob", "editor").await;
+    let set = f.cookies.set(&pair).expect("set");
+    let debug = format!("{set:?} {:?}", f.cookies);
+    assert!(debug.contains("__Host-access_token"));
+    assert!(!debug.contains(&pair.access.token));
+    assert!(!debug.contains(&pair.refresh.token));
+    assert!(!debug.contains(&f.cookies.csrf_token(&pair.session)));
+    assert!(!debug.contains("cookie-test-csrf-secret"));
 }
