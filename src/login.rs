@@ -395,7 +395,12 @@ impl AuthRouter {
             .route("/logout", post(logout));
         if self.inner.gate.cookies().is_some() {
             router = router
-                .route("/session", post(session::create).delete(session::delete))
+                .route(
+                    "/session",
+                    post(session::create)
+                        .delete(session::delete)
+                        .fallback(session::method_not_allowed),
+                )
                 .route("/session/refresh", post(session::refresh));
         }
         router

@@ -237,6 +237,18 @@ async fn cookie_routes_exist_only_with_a_cookie_config() {
 }
 
 #[tokio::test]
+async fn wrong_methods_are_405_naming_the_allowed_ones() {
+    let app = app().await;
+    let a = send(&app, req(Method::GET, "/auth/session", None, None)).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.headers["allow"], "POST, DELETE");
+    assert_eq!(a.body["error"], "invalid_request");
+    let a = send(&app, req(Method::GET, "/auth/session/refresh", None, None)).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.headers["allow"], "POST");
+}
+
+#[tokio::test]
 async fn cookie_login_sets_three_cookies_and_returns_no_token() {
     let app = app().await;
     let a = send(&app, login_req(r#"{"username":"bob","password":"bob-pw"}"#)).await;

@@ -5,10 +5,10 @@
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
-use super::{AuthRouter, Failure, LOG_TARGET, Media, media, no_store};
+use super::{AuthRouter, Failure, LOG_TARGET, Media, error_json, media, no_store};
 use crate::Error;
 use crate::claims::NoExtra;
 use crate::cookie::{CookieConfig, read_cookie};
@@ -143,4 +143,19 @@ pub(super) async fn delete(
             if dead { cleared(&cookies, r) } else { r }
         }
     }
+}
+
+/// 405 for `/session` (which, unlike the other routes, also takes `DELETE`).
+pub(super) async fn method_not_allowed() -> Response {
+    let mut r = error_json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "use POST or DELETE",
+    );
+    r.headers_mut().insert(
+        http::header::ALLOW,
+        HeaderValue::from_static("POST, DELETE"),
+    );
+    no_store(r.headers_mut());
+    r
 }
