@@ -101,6 +101,9 @@ try {
   const response = await page.goto(`${base}/`, { waitUntil: 'load' });
   check('GET / serves the demo page', response && response.status() === 200,
     `status ${response && response.status()}`);
+  const csp = (response && response.headers()['content-security-policy']) || '';
+  check('the page\'s CSP allows its own script by hash only (no unsafe-inline)',
+    /script-src 'sha256-[A-Za-z0-9+/=]+'/.test(csp) && !csp.includes('unsafe-inline'), csp);
   await page.waitForFunction(() => Number(document.body.dataset.actions || '0') >= 1, null, { timeout: 15000 });
   check('logged out: nobody shown', (await text(page, 'who')) === 'nobody', await text(page, 'who'));
   check('logged out: /editor/drafts is 401', (await status(page, 'editor-result')) === '401',
