@@ -30,6 +30,7 @@ use crate::extract::Gate;
 use crate::issue::Grant;
 use crate::password::{PasswordHash, Passwords, Verification};
 use crate::refresh::{Sessions, TokenPair};
+use crate::rejection::Rejection;
 use crate::store::ThrottlePolicy;
 use crate::verify::BoxError;
 
@@ -610,7 +611,18 @@ async fn refresh(State(auth): State<AuthRouter>, request: Request) -> Response {
     }
 }
 
-async fn logout(State(auth): State<AuthRouter>, claims: Claims<NoExtra>) -> Response {
+async fn logout(
+    State(auth): State<AuthRouter>,
+    claims: Result<Claims<NoExtra>, Rejection>,
+) -> Response {
+    let claims = match claims {
+        Ok(claims) => claims,
+        Err(rejection) => {
+            let mut r = rejection.into_response();
+            no_store(r.headers_mut());
+            return r;
+        }
+    };
     match auth.inner.sessions.logout(&claims).await {
         Ok(()) => {
             tracing::info!(target: LOG_TARGET, sub = %claims.sub, "logged out");

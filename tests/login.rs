@@ -381,6 +381,7 @@ async fn logout_needs_a_valid_access_token() {
     // No token: the bare challenge.
     let none = s.post("/auth/logout").send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(none.headers()["cache-control"], "no-store");
     assert_eq!(none.headers()["www-authenticate"], r#"Bearer realm="api""#);
     // A refresh token is not an access token.
     let wrong = s
