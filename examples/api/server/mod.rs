@@ -76,7 +76,9 @@ pub async fn build(settings: Settings, passwords: Passwords) -> Result<App, Stri
     if let Some(secret) = &settings.csrf_secret {
         cookies = cookies.csrf_secret(secret.as_bytes());
     }
-    let cookies = cookies.build().map_err(|e| format!("COOKIE_SECURE/CSRF_SECRET: {e}"))?;
+    let cookies = cookies
+        .build()
+        .map_err(|e| format!("COOKIE_SECURE/CSRF_SECRET: {e}"))?;
     let gate = Gate::builder(verifier.clone())
         .realm(REALM)
         .roles(roles)

@@ -146,7 +146,10 @@ impl Settings {
             }
         };
         let csrf_secret = get("CSRF_SECRET");
-        if csrf_secret.as_ref().is_some_and(|s| s.len() < tokengate::MIN_CSRF_SECRET_LEN) {
+        if csrf_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < tokengate::MIN_CSRF_SECRET_LEN)
+        {
             return Err(SettingError(format!(
                 "CSRF_SECRET: must be at least {} bytes",
                 tokengate::MIN_CSRF_SECRET_LEN
@@ -192,7 +195,11 @@ mod tests {
         assert_eq!(s.key.kid(), DEV_KEY_KID);
         assert_eq!(s.bind.to_string(), DEFAULT_BIND);
         assert!(s.cookie_secure);
-        assert!(!settings(&[("COOKIE_SECURE", "false")]).unwrap().cookie_secure);
+        assert!(
+            !settings(&[("COOKIE_SECURE", "false")])
+                .unwrap()
+                .cookie_secure
+        );
     }
 
     #[test]
