@@ -7,3 +7,6 @@ cd "$(dirname "$0")/.."
 echo "== cargo test (all features, all targets, doc tests)"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
+
+echo "== browser end-to-end: the demo page in headless Chromium (installs chromium if missing)"
+scripts/browser-test.sh

@@ -128,14 +128,21 @@ pub enum Error {
     MissingCredentials,
     /// The request's credentials are malformed (RFC 6750 `invalid_request`, HTTP 400): two
     /// `Authorization` headers, an empty bearer token, a bearer token with characters outside the
-    /// RFC 6750 `b64token` syntax, or a token both in the header and in the cookie. The text
-    /// names which.
+    /// RFC 6750 `b64token` syntax, a token both in the header and in the cookie, or the
+    /// access-token cookie sent twice. The text names which.
     #[error("{0}")]
     InvalidRequest(&'static str),
     /// A valid token lacks the role or permission a guard requires (RFC 6750 `insufficient_scope`,
     /// HTTP 403). The requirement is the guard's configuration, never a claim value.
     #[error("{0}")]
     InsufficientScope(crate::rbac::Requirement),
+    /// A request authenticated by the access-token cookie uses an unsafe method (anything but
+    /// `GET`, `HEAD`, `OPTIONS`, `TRACE`) without an `X-CSRF-Token` header, with several, or with
+    /// one that is not the CSRF value of the token's session (see
+    /// [`CookieConfig`](crate::CookieConfig)). Answered 403 `csrf_failed`, without a
+    /// `WWW-Authenticate` challenge. The text says which; it never contains the value.
+    #[error("{0}")]
+    CsrfFailed(&'static str),
 
     // ----- keys and configuration -----
     /// Key material is too weak for its algorithm: an HMAC secret shorter than the hash output

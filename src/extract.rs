@@ -12,9 +12,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use headers::HeaderMapExt as _;
 use headers::authorization::{Authorization, Bearer};
 use http::request::Parts;
-use http::{HeaderMap, header};
+use http::{HeaderMap, Method, header};
 use serde::de::DeserializeOwned;
 
+use crate::cookie::{CookieConfig, read_cookie};
 use crate::rbac::RoleHierarchy;
 use crate::rejection::{ErrorBody, Rejection};
 use crate::{Claims, Error, Verifier};
@@ -80,10 +81,25 @@ pub const DEFAULT_REALM: &str = "api";
 /// tells it which scheme to use. `Option<Claims<T>>` never turns a bad bearer token into `None`.
 ///
 /// Tokens in the query string (`?access_token=`) are never read: they end up in logs and
-/// `Referer` headers (RFC 6750 §5.3). Tokens are not read from cookies either: cookie transport,
-/// with its CSRF protection, is a separate piece; when a cookie name is configured, a request
-/// carrying a token both in the header and in that cookie is refused with 400 `invalid_request`
-/// (RFC 6750 §2: "more than one method").
+/// `Referer` headers (RFC 6750 §5.3).
+///
+/// # Cookies
+///
+/// By default tokens are read from the `Authorization` header only. With a
+/// [`CookieConfig`] ([`GateBuilder::cookies`]) the access-token cookie is read too:
+///
+/// | request | `Claims<T>` |
+/// |---|---|
+/// | valid token in the access cookie, safe method (`GET`, `HEAD`, `OPTIONS`, `TRACE`) | the claims |
+/// | valid token in the access cookie, any other method, matching `X-CSRF-Token` | the claims |
+/// | valid token in the access cookie, any other method, `X-CSRF-Token` missing or not matching | 403 `csrf_failed` |
+/// | a token in the `Authorization` header and one in the access cookie | 400 `invalid_request` (RFC 6750 §2: "more than one method") |
+/// | the access cookie twice | 400 `invalid_request` |
+/// | a bad token in the access cookie | 401 `invalid_token` |
+/// | bearer header only | as without cookies: no CSRF token needed |
+///
+/// An empty access cookie (a cleared one) counts as absent. The CSRF check is described on
+/// [`CookieConfig`].
 ///
 /// The application's claims type `T` (see [`Claims`]) must be
 /// `DeserializeOwned + Clone + Send + Sync + 'static`.
@@ -101,9 +117,9 @@ struct Inner {
     realm: Box<str>,
     body: ErrorBody,
     roles: RoleHierarchy,
-    /// The cookie that may carry the token (cookie transport). `None` until that transport
-    /// exists; when set, a token in both the header and this cookie is refused.
-    cookie: Option<Box<str>>,
+    /// The cookie transport: when set, the access cookie is read (with the CSRF check), and a
+    /// token in both the header and the cookie is refused.
+    cookie: Option<CookieConfig>,
 }
 
 impl fmt::Debug for Gate {
@@ -127,6 +143,7 @@ pub struct GateBuilder {
     realm: String,
     body: ErrorBody,
     roles: RoleHierarchy,
+    cookies: Option<CookieConfig>,
 }
 
 impl GateBuilder {
@@ -146,6 +163,14 @@ impl GateBuilder {
     /// The role hierarchy the guards apply; default none (a role grants only itself).
     pub fn roles(mut self, roles: RoleHierarchy) -> Self {
         self.roles = roles;
+        self
+    }
+
+    /// Reads the access token from the cookie described by `cookies` as well as from the
+    /// `Authorization` header, with the CSRF check for unsafe methods (see "Cookies" on
+    /// [`Gate`]); default: the header only.
+    pub fn cookies(mut self, cookies: CookieConfig) -> Self {
+        self.cookies = Some(cookies);
         self
     }
 
@@ -171,7 +196,7 @@ impl GateBuilder {
                 realm: self.realm.into(),
                 body: self.body,
                 roles: self.roles,
-                cookie: None,
+                cookie: self.cookies,
             }),
         })
     }
@@ -185,6 +210,7 @@ impl Gate {
             realm: DEFAULT_REALM.to_owned(),
             body: ErrorBody::default(),
             roles: RoleHierarchy::default(),
+            cookies: None,
         }
     }
 
@@ -232,48 +258,67 @@ impl Gate {
         Rejection::new(error, self.clone())
     }
 
-    /// Sets the token cookie name. Used by the cookie transport; until then only tests set it.
-    #[cfg(test)]
-    fn with_cookie(self, name: &str) -> Self {
-        let i = &*self.inner;
-        Self {
-            inner: Arc::new(Inner {
-                verifier: i.verifier.clone(),
-                realm: i.realm.clone(),
-                body: i.body.clone(),
-                roles: i.roles.clone(),
-                cookie: Some(name.into()),
-            }),
-        }
+    /// The cookie transport, when configured ([`GateBuilder::cookies`]).
+    #[must_use]
+    pub fn cookies(&self) -> Option<&CookieConfig> {
+        self.inner.cookie.as_ref()
     }
 
-    /// Reads and verifies the bearer token of a request, as the extractors do; for middleware of
-    /// the application's own.
+    /// Reads and verifies the token of a request, as the extractors do; for middleware of the
+    /// application's own.
     ///
-    /// `Ok(None)` when the request carries no bearer credentials (see the table on [`Gate`]).
+    /// Without the request method, a cookie-authenticated request is treated as unsafe: it needs
+    /// its `X-CSRF-Token` header. Use [`Gate::authenticate_request`] to exempt safe methods.
     ///
     /// # Errors
-    /// A [`Rejection`] with [`Error::InvalidRequest`] for malformed credentials, the verifier's
-    /// error for a bad token.
+    /// As [`Gate::authenticate_request`].
     pub async fn authenticate<T: DeserializeOwned>(
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<Claims<T>>, Rejection> {
-        let token = match bearer_token(headers, self.inner.cookie.as_deref()) {
-            Ok(Some(token)) => token,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(self.reject(error)),
-        };
-        match self.inner.verifier.verify::<T>(token).await {
-            Ok(claims) => Ok(Some(claims)),
+        self.authenticate_request(&Method::POST, headers).await
+    }
+
+    /// Reads and verifies the token of a request with method `method`, as the extractors do.
+    ///
+    /// `Ok(None)` when the request carries no credentials (see the tables on [`Gate`]).
+    ///
+    /// # Errors
+    /// A [`Rejection`] with [`Error::InvalidRequest`] for malformed credentials, the verifier's
+    /// error for a bad token, [`Error::CsrfFailed`] for a cookie-authenticated unsafe request
+    /// without the right CSRF token.
+    pub async fn authenticate_request<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Option<Claims<T>>, Rejection> {
+        let cookies = self.inner.cookie.as_ref();
+        let (token, from_cookie) =
+            match bearer_token(headers, cookies.map(CookieConfig::access_name)) {
+                Ok(Some(token)) => (token, false),
+                Ok(None) => match cookies.map(|c| read_cookie(headers, c.access_name())) {
+                    None | Some(Ok(None)) => return Ok(None),
+                    Some(Ok(Some(token))) => (token, true),
+                    Some(Err(error)) => return Err(self.reject(error)),
+                },
+                Err(error) => return Err(self.reject(error)),
+            };
+        let claims = match self.inner.verifier.verify::<T>(token).await {
+            Ok(claims) => claims,
             Err(error) => {
                 let (kid, sub) = peek(token, &error);
-                Err(self
+                return Err(self
                     .reject(error)
                     .with_kid(kid.as_deref())
-                    .with_sub(sub.as_deref()))
+                    .with_sub(sub.as_deref()));
             }
+        };
+        if from_cookie && let Some(cookies) = cookies {
+            cookies
+                .check_csrf(method, headers, claims.sid.as_deref())
+                .map_err(|error| self.reject(error).with_sub(Some(&claims.sub)))?;
         }
+        Ok(Some(claims))
     }
 }
 
@@ -403,7 +448,10 @@ where
             return Ok(claims.clone());
         }
         let gate = Gate::from_ref(state);
-        match gate.authenticate(&parts.headers).await? {
+        match gate
+            .authenticate_request(&parts.method, &parts.headers)
+            .await?
+        {
             Some(claims) => Ok(claims),
             None => Err(gate.reject(Error::MissingCredentials)),
         }
@@ -425,7 +473,9 @@ where
         if let Some(claims) = parts.extensions.get::<Self>() {
             return Ok(Some(claims.clone()));
         }
-        Gate::from_ref(state).authenticate(&parts.headers).await
+        Gate::from_ref(state)
+            .authenticate_request(&parts.method, &parts.headers)
+            .await
     }
 }
 
@@ -521,14 +571,20 @@ mod tests {
             .audience("a")
             .build()
             .unwrap();
-        let gate = Gate::new(
+        let cookies = crate::CookieConfig::builder()
+            .secure(false)
+            .build()
+            .unwrap();
+        let gate = Gate::builder(
             Verifier::builder(ring)
                 .issuer("i")
                 .audience("a")
                 .build()
                 .unwrap(),
         )
-        .with_cookie("at");
+        .cookies(cookies)
+        .build()
+        .unwrap();
         let token = issuer.issue_access(&Grant::new("u")).unwrap().token;
         let auth = format!("Bearer {token}");
         let ok = gate
@@ -536,7 +592,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok.unwrap().sub, "u");
-        let cookie = format!("at={token}");
+        let cookie = format!("access_token={token}");
         let err = gate
             .authenticate::<NoExtra>(&headers(&[("authorization", &auth), ("cookie", &cookie)]))
             .await

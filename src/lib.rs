@@ -30,7 +30,16 @@
 //! [`RequireRole`] / [`RequirePermission`] or a [`RequireRoleLayer`] for role checks. Every refusal
 //! is answered as RFC 6750 says — 401 with a `WWW-Authenticate: Bearer` challenge, 403
 //! `insufficient_scope`, 400 `invalid_request` — by one mapping, [`Rejection`]. Tokens are read
-//! from the `Authorization` header only, never from the query string.
+//! from the `Authorization` header, never from the query string.
+//!
+//! ## Browsers: cookie mode
+//!
+//! Single-page apps should not hold tokens where scripts can read them. With a [`CookieConfig`]
+//! ([`GateBuilder::cookies`]) the same tokens travel in `HttpOnly`, `Secure`, `SameSite` cookies
+//! with `__Host-` names, the extractors read the access cookie, and every cookie-authenticated
+//! unsafe request must echo a CSRF value bound to the session in `X-CSRF-Token` (403
+//! `csrf_failed` otherwise); bearer requests need none. The [`AuthRouter`] then also serves
+//! `POST /session`, `POST /session/refresh` and `DELETE /session`.
 //!
 //! ## Security model
 //!
@@ -63,6 +72,7 @@ mod claims;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod clock;
+mod cookie;
 mod error;
 mod extract;
 mod issue;
@@ -77,6 +87,10 @@ mod verify;
 
 pub use claims::{Claims, NoExtra};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cookie::{
+    ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,
+    DEFAULT_REFRESH_PATH, MIN_CSRF_SECRET_LEN, REFRESH_COOKIE, SameSite, SetCookies,
+};
 pub use error::{Error, TokenPart};
 pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
 pub use issue::{

@@ -34,6 +34,8 @@ use crate::rejection::Rejection;
 use crate::store::ThrottlePolicy;
 use crate::verify::BoxError;
 
+mod session;
+
 /// Default largest request body the `/auth` routes read: 16 KiB. Larger bodies are answered 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -137,6 +139,28 @@ pub trait UserDirectory: Send + Sync + 'static {
 /// answers carry no `WWW-Authenticate` challenge: this is an OAuth token endpoint answering
 /// `invalid_grant` (RFC 6749 §5.2 defines no challenge for it), and a `Basic` challenge would make
 /// browsers open a password dialog over a single-page app.
+///
+/// # Cookie mode (browsers)
+///
+/// When the [`Gate`] has a [`CookieConfig`](crate::CookieConfig)
+/// ([`GateBuilder::cookies`](crate::GateBuilder::cookies)), three more routes carry the same
+/// sessions in cookies, so that a single-page app's scripts never hold a token:
+///
+/// | request | answer |
+/// |---|---|
+/// | `POST /session`, JSON `{"username", "password"}` | as `POST /login` (same credentials check, throttling, 401/429/503 answers), but the tokens are set as cookies ([`CookieConfig::set`](crate::CookieConfig::set)) and the body is `{"token_type": "cookie", "expires_in"}` |
+/// | `POST /session` with a form, `Basic` only, or another content type | 415 `invalid_request`: a cross-site HTML form cannot send JSON, which closes "login CSRF" |
+/// | `POST /session/refresh` with the refresh cookie and the session's `X-CSRF-Token` | 200, rotated cookies, `{"token_type": "cookie", "expires_in"}` |
+/// | `POST /session/refresh` without or with a wrong `X-CSRF-Token` | 403 `csrf_failed`; the refresh token is not spent |
+/// | `POST /session/refresh` without a refresh cookie, or with a spent, revoked or expired one | 401 `invalid_grant`, and every cookie is deleted |
+/// | `DELETE /session` with the access cookie and its `X-CSRF-Token` (or a bearer token) | 204; the session is revoked ([`Sessions::logout`]) and every cookie deleted |
+/// | `DELETE /session` without credentials | 204, every cookie deleted (nothing to revoke) |
+/// | `DELETE /session` with the access cookie but without its `X-CSRF-Token` | 403 `csrf_failed`; nothing revoked, no cookie deleted |
+/// | `DELETE /session` with a dead token | the [`Gate`]'s 401 `invalid_token`, and every cookie is deleted |
+///
+/// The refresh cookie is scoped to [`CookieConfig::refresh_path`](crate::CookieConfig::refresh_path),
+/// by default `/auth/session/refresh`: mount the router under `/auth` (or set that path to where
+/// `/session/refresh` is mounted).
 ///
 /// # Credentials
 ///
@@ -366,15 +390,28 @@ impl AuthRouter {
     /// `.nest("/auth", auth.router())`. The router carries its own state, so it fits any
     /// application state `S`.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        Router::new()
+        let mut router = Router::new()
             .route("/login", post(login))
             .route("/refresh", post(refresh))
-            .route("/logout", post(logout))
+            .route("/logout", post(logout));
+        if self.inner.gate.cookies().is_some() {
+            router = router
+                .route(
+                    "/session",
+                    post(session::create)
+                        .delete(session::delete)
+                        .fallback(session::method_not_allowed),
+                )
+                .route("/session/refresh", post(session::refresh));
+        }
+        router
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
     }
 
-    async fn login(&self, request: Request) -> Result<Response, Failure> {
+    /// Checks the credentials of a login request (with throttling) and starts a session; shared
+    /// by `POST /login` and the cookie-mode `POST /session`.
+    async fn log_in(&self, request: Request) -> Result<TokenPair, Failure> {
         let inner = &*self.inner;
         let ip = client_ip(request.extensions());
         let (parts, body) = request.into_parts();
@@ -444,7 +481,7 @@ impl AuthRouter {
             .permissions(user.permissions);
         let pair = inner.sessions.start(grant).await.map_err(Failure::Server)?;
         tracing::info!(target: LOG_TARGET, sub = %user.subject, client = ?ip, "login succeeded");
-        Ok(token_response(&pair))
+        Ok(pair)
     }
 
     /// Stores a fresh hash of a password whose stored hash has outdated parameters. Failures are
@@ -472,11 +509,26 @@ impl AuthRouter {
         let body = read_body(body, &parts.headers, inner.max_body).await?;
         let token = refresh_token(&parts.headers, &body)?;
         drop(body);
+        self.rotate(&token, |_| Ok(()))
+            .await
+            .map(|pair| token_response(&pair))
+    }
+
+    /// Rotates a refresh token, re-reading its user; shared by `POST /refresh` and the
+    /// cookie-mode `POST /session/refresh`. `check` sees the verified refresh-token claims before
+    /// anything else and can refuse (the token is then not spent).
+    async fn rotate(
+        &self,
+        token: &str,
+        check: impl FnOnce(&Claims<NoExtra>) -> Result<(), Error> + Send,
+    ) -> Result<TokenPair, Failure> {
+        let inner = &*self.inner;
         let users = Arc::clone(&inner.users);
         let sessions = inner.sessions.clone();
         let result = inner
             .sessions
-            .refresh_with(&token, |claims: Claims<NoExtra>| async move {
+            .refresh_with(token, |claims: Claims<NoExtra>| async move {
+                check(&claims)?;
                 match users.find_by_subject(&claims.sub).await {
                     Ok(Some(user)) if !user.disabled => Ok(Grant::new(claims.sub)
                         .roles(user.roles)
@@ -496,7 +548,7 @@ impl AuthRouter {
         match result {
             Ok(pair) => {
                 tracing::debug!(target: LOG_TARGET, "session refreshed");
-                Ok(token_response(&pair))
+                Ok(pair)
             }
             Err(e) if e.is_token_error() => {
                 tracing::info!(target: LOG_TARGET, reason = %e, "refresh refused");
@@ -546,8 +598,8 @@ impl AuthRouter {
 const INVALID_GRANT_DESCRIPTION: &str = "invalid credentials or grant";
 
 async fn login(State(auth): State<AuthRouter>, request: Request) -> Response {
-    match auth.login(request).await {
-        Ok(response) => response,
+    match auth.log_in(request).await {
+        Ok(pair) => token_response(&pair),
         Err(failure) => auth.answer(failure),
     }
 }

@@ -822,7 +822,10 @@ where
             let (mut parts, body) = request.into_parts();
             let claims = match parts.extensions.remove::<Claims<T>>() {
                 Some(claims) => claims,
-                None => match gate.authenticate::<T>(&parts.headers).await {
+                None => match gate
+                    .authenticate_request::<T>(&parts.method, &parts.headers)
+                    .await
+                {
                     Ok(Some(claims)) => claims,
                     Ok(None) => return Ok(gate.reject(Error::MissingCredentials).into_response()),
                     Err(rejection) => return Ok(rejection.into_response()),

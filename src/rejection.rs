@@ -68,6 +68,7 @@ enum Class {
     InvalidRequest,
     InvalidToken,
     InsufficientScope,
+    Csrf,
     Unavailable,
     Internal,
 }
@@ -103,6 +104,7 @@ fn class(error: &Error) -> Class {
         | Error::SessionExpired
         | Error::SessionRevoked => Class::InvalidToken,
         Error::InsufficientScope(_) => Class::InsufficientScope,
+        Error::CsrfFailed(_) => Class::Csrf,
         Error::RevocationUnavailable(_)
         | Error::StoreUnavailable(_)
         | Error::StoreFull { .. }
@@ -134,6 +136,7 @@ fn class(error: &Error) -> Class {
 /// | [`Error::InvalidRequest`] | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` | `invalid_request` |
 /// | every token error ([`Error::is_token_error`]: expired, bad signature, revoked, …) | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` | `invalid_token` |
 /// | [`Error::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` | `insufficient_scope` |
+/// | [`Error::CsrfFailed`] (cookie mode, see [`CookieConfig`](crate::CookieConfig)) | 403 | none | `csrf_failed` |
 /// | [`Error::RevocationUnavailable`] | 503 | none | `temporarily_unavailable` |
 /// | key, configuration and crypto errors | 500 | none | `server_error` |
 ///
@@ -257,15 +260,16 @@ impl Rejection {
         match class(&self.error) {
             Class::Missing | Class::InvalidToken => StatusCode::UNAUTHORIZED,
             Class::InvalidRequest => StatusCode::BAD_REQUEST,
-            Class::InsufficientScope => StatusCode::FORBIDDEN,
+            Class::InsufficientScope | Class::Csrf => StatusCode::FORBIDDEN,
             Class::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Class::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The body's `error` code: `unauthorized`, `invalid_request`, `invalid_token`,
-    /// `insufficient_scope`, `temporarily_unavailable` or `server_error`. The first is not an
-    /// RFC 6750 code and is therefore never put in the `WWW-Authenticate` header.
+    /// `insufficient_scope`, `csrf_failed`, `temporarily_unavailable` or `server_error`. The first
+    /// and `csrf_failed` are not RFC 6750 codes and are therefore never put in a `WWW-Authenticate`
+    /// header.
     #[must_use]
     pub fn error_code(&self) -> &'static str {
         match class(&self.error) {
@@ -273,6 +277,7 @@ impl Rejection {
             Class::InvalidRequest => "invalid_request",
             Class::InvalidToken => "invalid_token",
             Class::InsufficientScope => "insufficient_scope",
+            Class::Csrf => "csrf_failed",
             Class::Unavailable => "temporarily_unavailable",
             Class::Internal => "server_error",
         }
@@ -313,7 +318,8 @@ impl Rejection {
         let realm = self.gate.realm();
         let class = class(&self.error);
         let value = match class {
-            Class::Unavailable | Class::Internal => return None,
+            // Not a bearer-token problem: the token was fine, the request was not.
+            Class::Csrf | Class::Unavailable | Class::Internal => return None,
             Class::Missing => format!("Bearer realm=\"{realm}\""),
             Class::InvalidRequest | Class::InvalidToken | Class::InsufficientScope => {
                 let mut v = format!(
@@ -345,7 +351,10 @@ impl Rejection {
             Class::Missing => {
                 tracing::debug!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
             }
-            Class::InvalidRequest | Class::InvalidToken | Class::InsufficientScope => {
+            Class::InvalidRequest
+            | Class::InvalidToken
+            | Class::InsufficientScope
+            | Class::Csrf => {
                 tracing::info!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
             }
             Class::Unavailable | Class::Internal => {
@@ -494,6 +503,7 @@ mod tests {
                 403,
                 "insufficient_scope",
             ),
+            (Error::CsrfFailed("CSRF token missing"), 403, "csrf_failed"),
             (
                 Error::RevocationUnavailable(Box::new(io())),
                 503,
@@ -530,6 +540,7 @@ mod tests {
             let header = r.www_authenticate();
             match status {
                 500 | 503 => assert!(header.is_none()),
+                403 if code == "csrf_failed" => assert!(header.is_none()),
                 401 if code == "unauthorized" => assert_eq!(header.unwrap(), r#"Bearer realm="r""#),
                 _ => {
                     let h = header.unwrap();

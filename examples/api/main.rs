@@ -2,7 +2,7 @@
 //!
 //! `cargo run --example api`, then see the README's curl session. Settings come from the
 //! environment (`BIND`, `JWT_SECRET` / `JWT_KEY_FILE`, `JWT_ISSUER`, `JWT_AUDIENCE`,
-//! `DATABASE_URL`, `REDIS_URL`); a bad one stops the server at start with one line naming it.
+//! `DATABASE_URL`, `REDIS_URL`, `COOKIE_SECURE`, `CSRF_SECRET`); a bad one stops the server at start with one line naming it.
 
 mod server;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokengate::{
-    AuthRouter, Gate, Issuer, KeyRing, MemoryStore, Passwords, RoleHierarchy, Sessions, Store,
+    AuthRouter, CookieConfig, Gate, Issuer, KeyRing, MemoryStore, Passwords, RoleHierarchy, Sessions, Store,
     Verifier,
 };
 
@@ -72,9 +72,17 @@ pub async fn build(settings: Settings, passwords: Passwords) -> Result<App, Stri
         .role("editor", ["viewer"])
         .build()
         .map_err(|e| format!("role hierarchy: {e}"))?;
+    let mut cookies = CookieConfig::builder().secure(settings.cookie_secure);
+    if let Some(secret) = &settings.csrf_secret {
+        cookies = cookies.csrf_secret(secret.as_bytes());
+    }
+    let cookies = cookies
+        .build()
+        .map_err(|e| format!("COOKIE_SECURE/CSRF_SECRET: {e}"))?;
     let gate = Gate::builder(verifier.clone())
         .realm(REALM)
         .roles(roles)
+        .cookies(cookies)
         .build()
         .map_err(|e| format!("realm: {e}"))?;
     let sessions = Sessions::builder(issuer, verifier, store)

@@ -1,6 +1,6 @@
 //! The routes of DESIGN.md's contract.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use axum::extract::{FromRef, Request, State};
@@ -9,6 +9,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokengate::{AuthRouter, Claims, Gate, KeyRing, RequireRole};
 
@@ -47,6 +49,7 @@ impl FromRef<AppState> for Gate {
 /// Every route, with request logging.
 pub fn router(state: AppState, auth: AuthRouter) -> Router {
     Router::new()
+        .route("/", get(demo_page))
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/editor/drafts", get(drafts))
@@ -56,6 +59,52 @@ pub fn router(state: AppState, auth: AuthRouter) -> Router {
         .nest("/auth", auth.router())
         .with_state(state)
         .layer(middleware::from_fn(log_request))
+}
+
+/// The demo page (plain HTML + JavaScript, no external resources).
+const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// The demo page's Content-Security-Policy: its one inline script and its one inline style
+/// sheet are allowed by their SHA-256 (no `'unsafe-inline'`), it talks to this origin only, and
+/// nothing may frame it.
+static DEMO_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = |open: &str, close: &str| {
+        let body = DEMO_PAGE
+            .split_once(open)
+            .and_then(|(_, rest)| rest.split_once(close))
+            .map_or("", |(body, _)| body);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
+        format!("'sha256-{}'", STANDARD.encode(digest.as_ref()))
+    };
+    let policy = format!(
+        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; \
+         form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+        hash("<script>", "</script>"),
+        hash("<style>", "</style>"),
+    );
+    // Base64 and ASCII only, so this cannot fail; if it did, the page would run no script.
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+});
+
+/// `GET /`: the single-page demo of cookie mode.
+pub async fn demo_page() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, DEMO_CSP.clone()),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        DEMO_PAGE,
+    )
+        .into_response()
 }
 
 /// `GET /health`: liveness; touches no store.

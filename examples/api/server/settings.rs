@@ -61,6 +61,12 @@ pub struct Settings {
     pub database_url: String,
     /// `REDIS_URL`, when set.
     pub redis_url: Option<String>,
+    /// `COOKIE_SECURE` (default `true`): whether the cookie-mode cookies are `Secure`. `false` only
+    /// for the demo page over plain `http://localhost` (logged as a warning at start).
+    pub cookie_secure: bool,
+    /// `CSRF_SECRET` (at least 32 bytes), the key of the cookie-mode CSRF values. Unset: a random
+    /// key per process (fine for one instance; several instances must share one).
+    pub csrf_secret: Option<String>,
 }
 
 impl Settings {
@@ -130,7 +136,36 @@ impl Settings {
             )));
         }
         let redis_url = get("REDIS_URL");
-        Ok(Self { bind, key, key_source, issuer, audience, database_url, redis_url })
+        let cookie_secure = match get("COOKIE_SECURE").as_deref() {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                return Err(SettingError(format!(
+                    "COOKIE_SECURE: `{other}` is not true or false"
+                )));
+            }
+        };
+        let csrf_secret = get("CSRF_SECRET");
+        if csrf_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < tokengate::MIN_CSRF_SECRET_LEN)
+        {
+            return Err(SettingError(format!(
+                "CSRF_SECRET: must be at least {} bytes",
+                tokengate::MIN_CSRF_SECRET_LEN
+            )));
+        }
+        Ok(Self {
+            bind,
+            key,
+            key_source,
+            issuer,
+            audience,
+            database_url,
+            redis_url,
+            cookie_secure,
+            csrf_secret,
+        })
     }
 }
 
@@ -159,6 +194,12 @@ mod tests {
         assert_eq!(s.key_source, KeySource::Development);
         assert_eq!(s.key.kid(), DEV_KEY_KID);
         assert_eq!(s.bind.to_string(), DEFAULT_BIND);
+        assert!(s.cookie_secure);
+        assert!(
+            !settings(&[("COOKIE_SECURE", "false")])
+                .unwrap()
+                .cookie_secure
+        );
     }
 
     #[test]
@@ -169,6 +210,8 @@ mod tests {
             (vec![("JWT_SECRET", "x".repeat(40).leak() as &str), ("JWT_KEY_FILE", "/k.pem")], "JWT_SECRET and JWT_KEY_FILE"),
             (vec![("JWT_KEY_FILE", "/definitely/missing.pem")], "JWT_KEY_FILE:"),
             (vec![("DATABASE_URL", "postgres://x")], "DATABASE_URL:"),
+            (vec![("COOKIE_SECURE", "maybe")], "COOKIE_SECURE:"),
+            (vec![("CSRF_SECRET", "too-short")], "CSRF_SECRET:"),
         ] {
             let err = settings(&vars).unwrap_err().to_string();
             assert!(err.starts_with(starts), "{err}");
