@@ -76,6 +76,10 @@ pub use store::{
     DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
     ThrottlePolicy,
 };
+#[cfg(feature = "redis")]
+pub use store::{
+    DEFAULT_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+};
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use rbac::{
     AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,

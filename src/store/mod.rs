@@ -2,6 +2,8 @@
 //! cut-offs and login-failure counters.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::time::Duration;
 
@@ -13,6 +15,10 @@ use crate::verify::MAX_LEEWAY;
 use crate::verify::Revocation;
 
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
+#[cfg(feature = "redis")]
+pub use self::redis::{
+    DEFAULT_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+};
 
 /// A refresh-token family (one login session) to create with [`Store::create_family`].
 #[derive(Debug, Clone, PartialEq, Eq)]
