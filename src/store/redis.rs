@@ -598,8 +598,8 @@ impl Follower {
         let min = format!("({now}");
         let mut conn = self.conn.clone();
         type Scored = Vec<(String, i64)>;
-        let (jtis, families, cutoffs, keeps): (Scored, Scored, HashMap<String, i64>, Scored) =
-            self.within(
+        let (jtis, families, cutoffs, keeps): (Scored, Scored, HashMap<String, i64>, Scored) = self
+            .within(
                 redis::pipe()
                     .atomic()
                     .cmd("ZRANGEBYSCORE")
@@ -909,14 +909,15 @@ impl Store for RedisStore {
 
     async fn throttle(&self, key: &str) -> Result<Throttle, Error> {
         let now = self.now();
-        let (count, window_ends, locked): (Option<i64>, Option<i64>, Option<i64>) = redis::cmd("HMGET")
-            .arg(self.inner.keys.failures(key))
-            .arg("count")
-            .arg("window_ends")
-            .arg("locked_until")
-            .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+        let (count, window_ends, locked): (Option<i64>, Option<i64>, Option<i64>) =
+            redis::cmd("HMGET")
+                .arg(self.inner.keys.failures(key))
+                .arg("count")
+                .arg("window_ends")
+                .arg("locked_until")
+                .query_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
         let ends = window_ends.unwrap_or(0).max(locked.unwrap_or(0));
         Ok(match count {
             Some(count) if ends > now => throttle_at(count, locked, now),
