@@ -72,13 +72,13 @@ pub use password::{
 pub use refresh::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
 };
-pub use store::{
-    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
-    ThrottlePolicy,
-};
 #[cfg(feature = "redis")]
 pub use store::{
     DEFAULT_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+};
+pub use store::{
+    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
+    ThrottlePolicy,
 };
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use rbac::{

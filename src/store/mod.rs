@@ -14,11 +14,11 @@ use crate::Error;
 use crate::verify::MAX_LEEWAY;
 use crate::verify::Revocation;
 
-pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "redis")]
 pub use self::redis::{
     DEFAULT_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
 };
+pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 
 /// A refresh-token family (one login session) to create with [`Store::create_family`].
 #[derive(Debug, Clone, PartialEq, Eq)]
