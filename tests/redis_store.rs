@@ -541,16 +541,14 @@ async fn bad_settings_are_refused() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("timeout"), "{err}");
-    // Nothing listens on a free port: unavailable, within a bounded time, without the password.
+    // Nothing listens on a free port: unavailable, and the error does not show the password.
     let port = free_port();
-    let start = Instant::now();
     let err = RedisStore::builder(format!("redis://:hunter2@127.0.0.1:{port}"))
         .timeout(Duration::from_millis(300))
         .build()
         .await
         .unwrap_err();
     assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(5));
     assert!(!format!("{err:?}").contains("hunter2"));
 }
 
@@ -609,6 +607,16 @@ impl PrivateRedis {
 
     fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: connections stay open, nothing answers.
+    fn signal(&self, sig: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     async fn kill(mut self) -> (u16, std::path::PathBuf) {
@@ -721,6 +729,39 @@ async fn redis_outage_fails_closed_then_recovers() {
     let c = instance(c).await;
     assert_eq!(c.get_me(&revoked.access.token).await.status(), 401);
     drop(server);
+}
+
+#[tokio::test]
+async fn a_silent_redis_is_noticed_by_the_heartbeat() {
+    let Some(_) = redis_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = PrivateRedis::start(free_port(), dir.path()).await;
+    let s = RedisStore::builder(server.url())
+        .prefix(prefix("frozen"))
+        .timeout(Duration::from_millis(300))
+        .heartbeat(Duration::from_millis(200))
+        .build()
+        .await
+        .unwrap();
+    let now = SystemClock.now();
+    assert!(!s.is_revoked(token("j", "a", None, now)).await.unwrap());
+    // The connection stays open but nothing answers: only the heartbeat can tell.
+    server.signal("-STOP");
+    eventually("the heartbeat notices", || async {
+        s.is_revoked(token("j", "a", None, now)).await.is_err()
+    })
+    .await;
+    assert!(matches!(
+        s.revoke_token("j", now + 60).await,
+        Err(Error::StoreUnavailable(_))
+    ));
+    server.signal("-CONT");
+    eventually("the store recovers", || async {
+        s.is_revoked(token("j", "a", None, now)).await.is_ok()
+    })
+    .await;
+    s.revoke_token("j", now + 60).await.unwrap();
+    assert!(s.is_revoked(token("j", "a", None, now)).await.unwrap());
 }
 
 #[tokio::test]

@@ -718,7 +718,7 @@ return keep
 const REVOKE_SUBJECT: &str = concat!(
     index_add!(),
     r"
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4], 'LIMIT', 0, 1000)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 for _, s in ipairs(gone) do redis.call('HDEL', KEYS[1], s) end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if (not old) and tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return {0, 0} end
