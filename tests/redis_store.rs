@@ -732,6 +732,47 @@ async fn redis_outage_fails_closed_then_recovers() {
 }
 
 #[tokio::test]
+async fn running_views_keep_revocations_when_redis_comes_back_empty() {
+    let Some(_) = redis_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = PrivateRedis::start(free_port(), dir.path()).await;
+    let p = prefix("data-loss");
+    let build = || {
+        RedisStore::builder(server.url())
+            .prefix(&p)
+            .timeout(Duration::from_millis(300))
+            .heartbeat(Duration::from_millis(200))
+            .build()
+    };
+    let (a, b) = (build().await.unwrap(), build().await.unwrap());
+    let now = SystemClock.now();
+    a.revoke_token("j1", now + 60).await.unwrap();
+    a.revoke_subject("alice", now, now + 600).await.unwrap();
+    eventually("B has both revocations", || async {
+        b.is_revoked(token("j1", "bob", None, now)).await.unwrap()
+            && b.is_revoked(token("x", "alice", None, now)).await.unwrap()
+    })
+    .await;
+    let (port, _) = server.kill().await;
+    for s in [&a, &b] {
+        eventually("the store notices the outage", || async { !s.is_current() }).await;
+    }
+    // Back on the same port, with nothing: a fresh directory, no data.
+    let empty = tempfile::tempdir().unwrap();
+    let _server = PrivateRedis::start(port, empty.path()).await;
+    for s in [&a, &b] {
+        eventually("the store reloads", || async { s.is_current() }).await;
+        assert!(s.is_revoked(token("j1", "bob", None, now)).await.unwrap());
+        assert!(s.is_revoked(token("x", "alice", None, now)).await.unwrap());
+        assert!(
+            !s.is_revoked(token("x", "alice", None, now + 1))
+                .await
+                .unwrap()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_silent_redis_is_noticed_by_the_heartbeat() {
     let Some(_) = redis_url() else { return };
     let dir = tempfile::tempdir().unwrap();
