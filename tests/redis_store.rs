@@ -834,6 +834,30 @@ async fn allowing_staleness_answers_from_the_last_view_for_a_bounded_time() {
     assert!(since.elapsed() >= Duration::from_millis(1500));
 }
 
+#[test]
+fn a_store_outliving_its_runtime_fails_closed() {
+    let Some(url) = redis_url() else { return };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt.block_on(store(&url, &prefix("runtime")));
+    assert!(s.is_current());
+    // The task that kept the view current is gone with its runtime.
+    drop(rt);
+    assert!(!s.is_current());
+    let other = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = SystemClock.now();
+    assert!(
+        other
+            .block_on(s.is_revoked(token("j", "a", None, now)))
+            .is_err()
+    );
+}
+
 #[tokio::test]
 async fn the_background_task_stops_when_the_store_is_dropped() {
     let Some(url) = redis_url() else { return };

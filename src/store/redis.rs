@@ -536,6 +536,14 @@ struct Follower {
     heartbeat: Duration,
 }
 
+impl Drop for Follower {
+    // The task ends when the store is dropped, or when the runtime it was spawned on shuts down
+    // while clones of the store live on: from then on nothing keeps the view current.
+    fn drop(&mut self) {
+        self.view.set_live(false);
+    }
+}
+
 impl Follower {
     async fn run(self) {
         let mut backoff = BACKOFF_MIN;
