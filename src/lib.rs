@@ -74,7 +74,8 @@ pub use refresh::{
 };
 #[cfg(feature = "redis")]
 pub use store::{
-    DEFAULT_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
+    RedisStoreBuilder,
 };
 pub use store::{
     DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,

@@ -16,7 +16,8 @@ use crate::verify::Revocation;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{
-    DEFAULT_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
+    RedisStoreBuilder,
 };
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 

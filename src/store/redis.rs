@@ -22,7 +22,7 @@ pub const DEFAULT_REDIS_PREFIX: &str = "tokengate:";
 /// Default time limit of one Redis operation (connect, command, subscription heartbeat): 1 second.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default interval of the subscription heartbeat (a `PING` on the pub/sub connection): 1 second.
-pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(1);
+pub const DEFAULT_REDIS_HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Latest time a key may be told to expire at (the end of year 9999): keeps `EXPIREAT` and sorted
 /// set scores in range whatever the caller passes.
@@ -228,8 +228,8 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// How often the subscription is checked with a `PING`; default [`DEFAULT_HEARTBEAT`] (1 s).
-    /// A subscription that stops answering is noticed within `heartbeat` + `timeout`.
+    /// How often the subscription is checked with a `PING`; default [`DEFAULT_REDIS_HEARTBEAT`]
+    /// (1 s). A subscription that stops answering is noticed within `heartbeat` + `timeout`.
     pub fn heartbeat(mut self, every: Duration) -> Self {
         self.heartbeat = every;
         self
@@ -336,7 +336,7 @@ impl RedisStore {
             url: url.into(),
             prefix: DEFAULT_REDIS_PREFIX.into(),
             timeout: DEFAULT_REDIS_TIMEOUT,
-            heartbeat: DEFAULT_HEARTBEAT,
+            heartbeat: DEFAULT_REDIS_HEARTBEAT,
             allow_stale: Duration::ZERO,
             clock: None,
         }
