@@ -106,6 +106,11 @@ pub use password::{
     DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
     Verification,
 };
+#[cfg(feature = "redis")]
+pub use store::{
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
+    RedisStoreBuilder,
+};
 pub use rbac::{
     AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,
     RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,

@@ -2,6 +2,8 @@
 //! cut-offs and login-failure counters.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::time::Duration;
 
@@ -12,6 +14,11 @@ use crate::Error;
 use crate::verify::MAX_LEEWAY;
 use crate::verify::Revocation;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
+    RedisStoreBuilder,
+};
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 
 /// A refresh-token family (one login session) to create with [`Store::create_family`].
