@@ -106,11 +106,6 @@ pub use password::{
     DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
     Verification,
 };
-#[cfg(feature = "redis")]
-pub use store::{
-    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
-    RedisStoreBuilder,
-};
 pub use rbac::{
     AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,
     RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,
@@ -123,6 +118,11 @@ pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};
 pub use store::{
     DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
     ThrottlePolicy,
+};
+#[cfg(feature = "redis")]
+pub use store::{
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
+    RedisStoreBuilder,
 };
 pub use verify::{
     BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,

@@ -337,7 +337,12 @@ impl Verifier {
             return Err(Error::InvalidSignature);
         }
         let (mut sig_buf, mut sig_heap) = ([0u8; 512], Vec::new());
-        let signature = decode(signature_b64, &mut sig_buf, &mut sig_heap, TokenPart::Signature)?;
+        let signature = decode(
+            signature_b64,
+            &mut sig_buf,
+            &mut sig_heap,
+            TokenPart::Signature,
+        )?;
         if !key.verify(signing_input.as_bytes(), signature) {
             return Err(Error::InvalidSignature);
         }
@@ -345,7 +350,12 @@ impl Verifier {
         // Claims.
         // Claims.
         let (mut payload_buf, mut payload_heap) = ([0u8; 1024], Vec::new());
-        let payload = decode(payload_b64, &mut payload_buf, &mut payload_heap, TokenPart::Claims)?;
+        let payload = decode(
+            payload_b64,
+            &mut payload_buf,
+            &mut payload_heap,
+            TokenPart::Claims,
+        )?;
         let claims = claims::parse::<T>(payload)?;
         self.check_claims(&claims)?;
         Ok(claims)
@@ -367,7 +377,12 @@ impl Verifier {
 
         // Header: decoded on the stack, parsed borrowing from it.
         let (mut header_buf, mut header_heap) = ([0u8; 512], Vec::new());
-        let header = parse_header(decode(header_b64, &mut header_buf, &mut header_heap, TokenPart::Header)?)?;
+        let header = parse_header(decode(
+            header_b64,
+            &mut header_buf,
+            &mut header_heap,
+            TokenPart::Header,
+        )?)?;
 
         let alg = match header.alg.as_deref() {
             None => return Err(Error::UnsupportedAlgorithm),

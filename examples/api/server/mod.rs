@@ -10,49 +10,63 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokengate::{
-    AuthRouter, CookieConfig, Gate, Issuer, KeyRing, MemoryStore, Passwords, RoleHierarchy, Sessions, Store,
-    Verifier,
+    AuthRouter, CookieConfig, Gate, Issuer, KeyRing, MemoryStore, Passwords, RedisStore,
+    RoleHierarchy, Sessions, Store, Verifier,
 };
 
-pub use routes::AppState;
-pub use settings::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeySource, SettingError, Settings};
-pub use users::{DEMO_USERS, SqliteUsers};
+pub(crate) use routes::AppState;
+pub(crate) use settings::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, KeySource, Settings};
+pub(crate) use users::SqliteUsers;
 
 /// The realm named in `WWW-Authenticate` challenges.
-pub const REALM: &str = "tokengate-example";
+pub(crate) const REALM: &str = "tokengate-example";
 
 /// A built application: the router and the handles tests reach into.
 #[derive(Debug, Clone)]
-pub struct App {
+pub(crate) struct App {
     /// The whole HTTP surface.
-    pub router: axum::Router,
+    pub(crate) router: axum::Router,
     /// The users table.
-    pub users: SqliteUsers,
+    pub(crate) users: SqliteUsers,
     /// The token machinery (issuer, verifier, store).
-    pub sessions: Sessions,
+    pub(crate) sessions: Sessions,
 }
 
 /// Builds the application from its settings: key ring, issuer, verifier, store, users, routes.
 ///
 /// # Errors
 /// A one-line message naming the setting that cannot be used.
-pub async fn build(settings: Settings, passwords: Passwords) -> Result<App, String> {
+pub(crate) async fn build(settings: Settings, passwords: Passwords) -> Result<App, String> {
     match &settings.key_source {
         KeySource::Development => tracing::warn!(
             kid = settings.key.kid(),
             "JWT_SECRET and JWT_KEY_FILE are unset: signing with the development key from keys/ \
              — a development key that is public in the repository; never use it in production"
         ),
-        KeySource::Secret => tracing::info!(alg = ?settings.key.algorithm(), "signing with JWT_SECRET"),
+        KeySource::Secret => {
+            tracing::info!(alg = ?settings.key.algorithm(), "signing with JWT_SECRET")
+        }
         KeySource::File(path) => {
             tracing::info!(alg = ?settings.key.algorithm(), kid = settings.key.kid(), path, "signing with JWT_KEY_FILE");
         }
     }
     let ring = Arc::new(KeyRing::new(settings.key).map_err(|e| format!("key: {e}"))?);
     let store: Arc<dyn Store> = match &settings.redis_url {
-        None => Arc::new(MemoryStore::new()),
-        Some(_) => {
-            return Err("REDIS_URL: this build of the example has no Redis store yet; unset REDIS_URL".into());
+        None => {
+            let memory = MemoryStore::new();
+            // Expired revocations, families and counters leave memory once a minute.
+            drop(memory.spawn_purger(Duration::from_secs(60)));
+            Arc::new(memory)
+        }
+        Some(url) => {
+            // Refuses to start when Redis cannot be reached or the URL is unusable; once running,
+            // an outage answers 503 for requests whose revocation state is unknown (fail closed)
+            // and recovers by itself. The error never repeats the URL (it may hold a password).
+            let redis = RedisStore::connect(url.as_str())
+                .await
+                .map_err(|e| format!("REDIS_URL: {}", settings::describe(&e)))?;
+            tracing::info!("using the Redis store");
+            Arc::new(redis)
         }
     };
     let issuer = Issuer::builder(Arc::clone(&ring))
@@ -89,12 +103,21 @@ pub async fn build(settings: Settings, passwords: Passwords) -> Result<App, Stri
         .build()
         .map_err(|e| format!("sessions: {e}"))?;
     let users = SqliteUsers::open(&settings.database_url, &passwords).await?;
-    let auth = AuthRouter::builder(sessions.clone(), passwords, Arc::new(users.clone()), gate.clone())
-        .build()
-        .map_err(|e| format!("auth router: {e}"))?;
+    let auth = AuthRouter::builder(
+        sessions.clone(),
+        passwords,
+        Arc::new(users.clone()),
+        gate.clone(),
+    )
+    .build()
+    .map_err(|e| format!("auth router: {e}"))?;
     let state = AppState::new(gate, users.clone(), &ring);
     let router = routes::router(state, auth);
-    Ok(App { router, users, sessions })
+    Ok(App {
+        router,
+        users,
+        sessions,
+    })
 }
 
 /// Binds `settings.bind` and serves until `shutdown` completes, then drains open requests.
@@ -102,8 +125,13 @@ pub async fn build(settings: Settings, passwords: Passwords) -> Result<App, Stri
 /// # Errors
 /// A one-line message naming the setting that cannot be used (`BIND` when the address cannot be
 /// listened on).
-pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
-    let passwords = Passwords::builder().build().map_err(|e| format!("passwords: {e}"))?;
+pub(crate) async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let passwords = Passwords::builder()
+        .build()
+        .map_err(|e| format!("passwords: {e}"))?;
     let bind = settings.bind;
     let app = build(settings, passwords).await?;
     let listener = tokio::net::TcpListener::bind(bind)
@@ -112,7 +140,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
     tracing::info!(addr = %bind, "listening");
     axum::serve(
         listener,
-        app.router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app.router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
@@ -122,7 +151,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send +
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -147,10 +176,12 @@ pub async fn shutdown_signal() {
 }
 
 /// Structured logs on stderr; `RUST_LOG` filters (default `info`); `LOG_FORMAT=json` for JSON.
-pub fn init_tracing() {
+pub(crate) fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {

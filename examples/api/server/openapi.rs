@@ -15,7 +15,7 @@ mod auth_docs {
             (status = 401, description = "invalid_grant: bad credentials or disabled account"),
             (status = 429, description = "too many failures; see Retry-After"),
         ))]
-    pub fn login() {}
+    pub(crate) fn login() {}
 
     /// Exchange a refresh token for a new pair (the old one is spent).
     #[utoipa::path(post, path = "/auth/refresh", tag = "auth",
@@ -24,36 +24,36 @@ mod auth_docs {
             (status = 200, description = "a new token pair"),
             (status = 401, description = "spent, revoked, expired or wrong-type refresh token"),
         ))]
-    pub fn refresh() {}
+    pub(crate) fn refresh() {}
 
     /// Log out: the access token and its refresh family stop working.
     #[utoipa::path(post, path = "/auth/logout", tag = "auth",
         security(("bearer" = [])),
         responses((status = 204, description = "logged out"), (status = 401, description = "no valid token")))]
-    pub fn logout() {}
+    pub(crate) fn logout() {}
 
     /// Liveness.
     #[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = r#"{"status":"ok"}"#)))]
-    pub fn health() {}
+    pub(crate) fn health() {}
 
     /// The caller's verified claims.
     #[utoipa::path(get, path = "/me", tag = "api", security(("bearer" = [])),
         responses((status = 200, description = "the caller's claims (sub, roles, ...)"), (status = 401, description = "no valid token")))]
-    pub fn me() {}
+    pub(crate) fn me() {}
 
     /// Drafts, for editors and admins.
     #[utoipa::path(get, path = "/editor/drafts", tag = "api", security(("bearer" = ["editor"])),
         responses((status = 200, description = "drafts"), (status = 401, description = "no valid token"), (status = 403, description = "insufficient_scope")))]
-    pub fn drafts() {}
+    pub(crate) fn drafts() {}
 
     /// Statistics, for admins.
     #[utoipa::path(get, path = "/admin/stats", tag = "api", security(("bearer" = ["admin"])),
         responses((status = 200, description = "statistics"), (status = 401, description = "no valid token"), (status = 403, description = "insufficient_scope")))]
-    pub fn stats() {}
+    pub(crate) fn stats() {}
 
     /// The public signing keys.
     #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service", responses((status = 200, description = "JWK set")))]
-    pub fn jwks() {}
+    pub(crate) fn jwks() {}
 }
 
 #[derive(OpenApi)]
@@ -75,13 +75,16 @@ impl Modify for BearerScheme {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
             ),
         );
     }
 }
 
 /// The OpenAPI document.
-pub fn document() -> utoipa::openapi::OpenApi {
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }

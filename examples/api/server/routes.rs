@@ -24,7 +24,7 @@ tokengate::role!(/// Editors, and through the hierarchy admins (`/editor/*`).
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     gate: Gate,
     users: SqliteUsers,
     /// The JWKS document, rendered once at start.
@@ -34,9 +34,13 @@ pub struct AppState {
 impl AppState {
     /// The state for `gate`, `users` and the key ring whose public keys `/.well-known/jwks.json`
     /// serves.
-    pub fn new(gate: Gate, users: SqliteUsers, ring: &KeyRing) -> Self {
+    pub(crate) fn new(gate: Gate, users: SqliteUsers, ring: &KeyRing) -> Self {
         let jwks = serde_json::to_string(&ring.jwks()).unwrap_or_else(|_| r#"{"keys":[]}"#.into());
-        Self { gate, users, jwks: jwks.into() }
+        Self {
+            gate,
+            users,
+            jwks: jwks.into(),
+        }
     }
 }
 
@@ -47,7 +51,7 @@ impl FromRef<AppState> for Gate {
 }
 
 /// Every route, with request logging.
-pub fn router(state: AppState, auth: AuthRouter) -> Router {
+pub(crate) fn router(state: AppState, auth: AuthRouter) -> Router {
     Router::new()
         .route("/", get(demo_page))
         .route("/health", get(health))
@@ -87,7 +91,7 @@ static DEMO_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
 });
 
 /// `GET /`: the single-page demo of cookie mode.
-pub async fn demo_page() -> Response {
+pub(crate) async fn demo_page() -> Response {
     (
         [
             (
@@ -108,17 +112,17 @@ pub async fn demo_page() -> Response {
 }
 
 /// `GET /health`: liveness; touches no store.
-pub async fn health() -> Json<Value> {
+pub(crate) async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /me`: the caller's verified claims.
-pub async fn me(claims: Claims) -> Json<Claims> {
+pub(crate) async fn me(claims: Claims) -> Json<Claims> {
     Json(claims)
 }
 
 /// `GET /editor/drafts`: editors and admins.
-pub async fn drafts(editor: RequireRole<Editor>) -> Json<Value> {
+pub(crate) async fn drafts(editor: RequireRole<Editor>) -> Json<Value> {
     Json(json!({
         "drafts": [
             { "id": 1, "title": "Rotating signing keys without downtime" },
@@ -129,7 +133,7 @@ pub async fn drafts(editor: RequireRole<Editor>) -> Json<Value> {
 }
 
 /// `GET /admin/stats`: admins only.
-pub async fn stats(State(state): State<AppState>, _admin: RequireRole<Admin>) -> Response {
+pub(crate) async fn stats(State(state): State<AppState>, _admin: RequireRole<Admin>) -> Response {
     match state.users.count().await {
         Ok(users) => Json(json!({ "users": users })).into_response(),
         Err(e) => {
@@ -144,11 +148,17 @@ pub async fn stats(State(state): State<AppState>, _admin: RequireRole<Admin>) ->
 }
 
 /// `GET /.well-known/jwks.json`: the public keys (empty for an HS256 secret).
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
         ],
         state.jwks.to_string(),
     )
@@ -156,7 +166,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /openapi.json`.
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
 }
 

@@ -13,17 +13,17 @@ const DEV_KEY_PEM: &str = include_str!("../../../keys/dev-es256.pem");
 const DEV_KEY_KID: &str = "dev-es256";
 
 /// Default `BIND`.
-pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:3000";
 /// Default `JWT_ISSUER`.
-pub const DEFAULT_ISSUER: &str = "tokengate-example";
+pub(crate) const DEFAULT_ISSUER: &str = "tokengate-example";
 /// Default `JWT_AUDIENCE`.
-pub const DEFAULT_AUDIENCE: &str = "tokengate-example-api";
+pub(crate) const DEFAULT_AUDIENCE: &str = "tokengate-example-api";
 /// Default `DATABASE_URL`: a SQLite file in the working directory (git ignores `*.db`).
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://tokengate-demo.db?mode=rwc";
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://tokengate-demo.db?mode=rwc";
 
 /// A setting that cannot be used: displays as `NAME: what is wrong`.
 #[derive(Debug)]
-pub struct SettingError(pub String);
+pub(crate) struct SettingError(pub String);
 
 impl fmt::Display for SettingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -35,7 +35,7 @@ impl std::error::Error for SettingError {}
 
 /// Where the signing key came from (logged at start, never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
+pub(crate) enum KeySource {
     /// `JWT_SECRET` (HS256).
     Secret,
     /// `JWT_KEY_FILE` at this path.
@@ -46,27 +46,27 @@ pub enum KeySource {
 
 /// Everything the server is configured with.
 #[derive(Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `BIND`.
-    pub bind: SocketAddr,
+    pub(crate) bind: SocketAddr,
     /// The signing key (from `JWT_SECRET`, `JWT_KEY_FILE` or the development key).
-    pub key: Key,
+    pub(crate) key: Key,
     /// Where `key` came from.
-    pub key_source: KeySource,
+    pub(crate) key_source: KeySource,
     /// `JWT_ISSUER`.
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// `JWT_AUDIENCE`.
-    pub audience: String,
+    pub(crate) audience: String,
     /// `DATABASE_URL`.
-    pub database_url: String,
+    pub(crate) database_url: String,
     /// `REDIS_URL`, when set.
-    pub redis_url: Option<String>,
+    pub(crate) redis_url: Option<String>,
     /// `COOKIE_SECURE` (default `true`): whether the cookie-mode cookies are `Secure`. `false` only
     /// for the demo page over plain `http://localhost` (logged as a warning at start).
-    pub cookie_secure: bool,
+    pub(crate) cookie_secure: bool,
     /// `CSRF_SECRET` (at least 32 bytes), the key of the cookie-mode CSRF values. Unset: a random
     /// key per process (fine for one instance; several instances must share one).
-    pub csrf_secret: Option<String>,
+    pub(crate) csrf_secret: Option<String>,
 }
 
 impl Settings {
@@ -74,7 +74,7 @@ impl Settings {
     ///
     /// # Errors
     /// A [`SettingError`] naming the first unusable setting.
-    pub fn from_env() -> Result<Self, SettingError> {
+    pub(crate) fn from_env() -> Result<Self, SettingError> {
         Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
     }
 
@@ -83,12 +83,16 @@ impl Settings {
     ///
     /// # Errors
     /// A [`SettingError`] naming the first unusable setting.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingError> {
         let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
 
         let bind_text = get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let bind = bind_text.parse::<SocketAddr>().map_err(|_| {
-            SettingError(format!("BIND: `{bind_text}` is not an address:port such as 127.0.0.1:3000"))
+            SettingError(format!(
+                "BIND: `{bind_text}` is not an address:port such as 127.0.0.1:3000"
+            ))
         })?;
 
         // An empty JWT_SECRET or JWT_KEY_FILE is refused, not treated as unset: falling back to
@@ -116,6 +120,16 @@ impl Settings {
                         "JWT_KEY_FILE: {path} holds a public key; the server needs the private key to sign"
                     )));
                 }
+                // The kid is the file's name without its extension, as with `tokengate keygen`
+                // and `tokengate mint --key`, so tokens minted by the CLI from the same file verify.
+                let kid = std::path::Path::new(&path)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .filter(|s| !s.is_empty());
+                let key = match kid {
+                    Some(kid) => key.with_kid(kid),
+                    None => key,
+                };
                 (key, KeySource::File(path))
             }
             (None, None) => {
@@ -170,7 +184,7 @@ impl Settings {
 }
 
 /// An error's text with its source (for I/O errors, e.g. "No such file or directory").
-fn describe(e: &tokengate::Error) -> String {
+pub(super) fn describe(e: &tokengate::Error) -> String {
     match std::error::Error::source(e) {
         Some(source) => format!("{e}: {source}"),
         None => e.to_string(),
@@ -183,8 +197,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -207,8 +223,17 @@ mod tests {
         for (vars, starts) in [
             (vec![("BIND", "nonsense")], "BIND:"),
             (vec![("JWT_SECRET", "short")], "JWT_SECRET:"),
-            (vec![("JWT_SECRET", "x".repeat(40).leak() as &str), ("JWT_KEY_FILE", "/k.pem")], "JWT_SECRET and JWT_KEY_FILE"),
-            (vec![("JWT_KEY_FILE", "/definitely/missing.pem")], "JWT_KEY_FILE:"),
+            (
+                vec![
+                    ("JWT_SECRET", "x".repeat(40).leak() as &str),
+                    ("JWT_KEY_FILE", "/k.pem"),
+                ],
+                "JWT_SECRET and JWT_KEY_FILE",
+            ),
+            (
+                vec![("JWT_KEY_FILE", "/definitely/missing.pem")],
+                "JWT_KEY_FILE:",
+            ),
             (vec![("DATABASE_URL", "postgres://x")], "DATABASE_URL:"),
             (vec![("COOKIE_SECURE", "maybe")], "COOKIE_SECURE:"),
             (vec![("CSRF_SECRET", "too-short")], "CSRF_SECRET:"),
@@ -217,7 +242,9 @@ mod tests {
             assert!(err.starts_with(starts), "{err}");
             assert!(!err.contains('\n'));
         }
-        let missing = settings(&[("JWT_KEY_FILE", "/definitely/missing.pem")]).unwrap_err().to_string();
+        let missing = settings(&[("JWT_KEY_FILE", "/definitely/missing.pem")])
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("/definitely/missing.pem"), "{missing}");
     }
 }

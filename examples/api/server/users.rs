@@ -8,7 +8,7 @@ use std::str::FromStr;
 use tokengate::{BoxError, PasswordHash, Passwords, UserDirectory, UserRecord};
 
 /// The demo users: (username, password, roles).
-pub const DEMO_USERS: [(&str, &str, &str); 3] = [
+pub(crate) const DEMO_USERS: [(&str, &str, &str); 3] = [
     ("alice", "alice-dev-password", "admin"),
     ("bob", "bob-dev-password", "editor"),
     ("carol", "carol-dev-password", "viewer"),
@@ -16,7 +16,7 @@ pub const DEMO_USERS: [(&str, &str, &str); 3] = [
 
 /// Users in SQLite.
 #[derive(Debug, Clone)]
-pub struct SqliteUsers {
+pub(crate) struct SqliteUsers {
     pool: SqlitePool,
 }
 
@@ -25,15 +25,23 @@ impl SqliteUsers {
     ///
     /// # Errors
     /// A one-line message naming `DATABASE_URL` when the database cannot be opened or written.
-    pub async fn open(url: &str, passwords: &Passwords) -> Result<Self, String> {
+    pub(crate) async fn open(url: &str, passwords: &Passwords) -> Result<Self, String> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| format!("DATABASE_URL: not a usable SQLite URL: {e}"))?;
         // An in-memory database lives in one connection: keep exactly one, forever.
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(if memory { 1 } else { 4 })
-            .idle_timeout(if memory { None } else { Some(std::time::Duration::from_secs(600)) })
-            .max_lifetime(if memory { None } else { Some(std::time::Duration::from_secs(3600)) })
+            .idle_timeout(if memory {
+                None
+            } else {
+                Some(std::time::Duration::from_secs(600))
+            })
+            .max_lifetime(if memory {
+                None
+            } else {
+                Some(std::time::Duration::from_secs(3600))
+            })
             .connect_with(options)
             .await
             .map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))?;
@@ -79,18 +87,27 @@ impl SqliteUsers {
             .await
             .map_err(|e| format!("DATABASE_URL: cannot seed the demo users: {e}"))?;
         }
-        tracing::info!(users = DEMO_USERS.len(), "seeded the demo users into an empty database");
+        tracing::info!(
+            users = DEMO_USERS.len(),
+            "seeded the demo users into an empty database"
+        );
         Ok(())
     }
 
     /// Number of users (for `/admin/stats`).
-    pub async fn count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await
+    pub(crate) async fn count(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
     }
 
     /// Enables or disables a user (used by the tests).
     #[allow(dead_code)] // used by the integration tests that include this module, not by main
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), sqlx::Error> {
+    pub(crate) async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE users SET disabled = ? WHERE username = ?")
             .bind(disabled)
             .bind(username)
@@ -101,7 +118,7 @@ impl SqliteUsers {
 
     /// The stored hash of a user (used by the rehash test).
     #[allow(dead_code)] // used by the integration tests that include this module, not by main
-    pub async fn password_hash(&self, username: &str) -> Result<String, sqlx::Error> {
+    pub(crate) async fn password_hash(&self, username: &str) -> Result<String, sqlx::Error> {
         sqlx::query_scalar("SELECT password_hash FROM users WHERE username = ?")
             .bind(username)
             .fetch_one(&self.pool)
@@ -113,7 +130,10 @@ impl SqliteUsers {
         let sql = format!(
             "SELECT subject, password_hash, roles, permissions, disabled FROM users WHERE {column} = ?"
         );
-        let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|row| {
             let words = |s: String| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
             UserRecord {
@@ -137,7 +157,11 @@ impl UserDirectory for SqliteUsers {
         self.find("subject", subject).await
     }
 
-    async fn update_password_hash(&self, subject: &str, hash: &PasswordHash) -> Result<(), BoxError> {
+    async fn update_password_hash(
+        &self,
+        subject: &str,
+        hash: &PasswordHash,
+    ) -> Result<(), BoxError> {
         sqlx::query("UPDATE users SET password_hash = ? WHERE subject = ?")
             .bind(hash.as_str())
             .bind(subject)
