@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 ISSUER = "https://interop.tokengate.test"
 AUDIENCE = "interop-api"
-BINARY = sys.argv[1] if len(sys.argv) > 1 else "target/debug/examples/api"
+BINARY = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/examples/api")
 
 passed = 0
 failed = 0
