@@ -319,14 +319,35 @@ async fn disabled_user_cannot_log_in() {
 
 // ------------------------------------------------------------------ the built binary
 
-/// `target/<profile>/examples/api`, which `cargo test` builds before running the tests.
+/// `target/<profile>/examples/api`. `cargo test` builds it, but `cargo test --all-targets`
+/// builds examples as test harnesses instead, so build the binary when it is missing.
 fn example_binary() -> PathBuf {
+    static BUILT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let mut dir = std::env::current_exe().unwrap();
     dir.pop(); // the test binary
     if dir.ends_with("deps") {
         dir.pop();
     }
-    dir.join("examples").join("api")
+    let binary = dir.join("examples").join("api");
+    let _once = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--example", "api"]);
+        if dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "cargo build --example api failed");
+    }
+    assert!(
+        binary.exists(),
+        "{} missing after building it",
+        binary.display()
+    );
+    binary
 }
 
 /// Runs the binary with `vars` (and a clean key environment); returns (exit success, stderr).
