@@ -1,6 +1,6 @@
 //! `/openapi.json`: every route of the example server, with the bearer security scheme.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 // The `/auth/*` routes are served by `tokengate::AuthRouter`; these items only describe them.
@@ -54,6 +54,38 @@ mod auth_docs {
     /// The public signing keys.
     #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service", responses((status = 200, description = "JWK set")))]
     pub(crate) fn jwks() {}
+
+    /// Cookie-mode login (browsers): the tokens are set as HttpOnly cookies, with a readable CSRF
+    /// cookie whose value must come back in `X-CSRF-Token` on unsafe requests.
+    #[utoipa::path(post, path = "/auth/session", tag = "auth",
+        request_body(content = serde_json::Value, description = r#"{"username": "...", "password": "..."} (JSON only)"#),
+        responses(
+            (status = 200, description = "logged in; Set-Cookie: access, refresh and CSRF cookies"),
+            (status = 401, description = "invalid_grant"),
+            (status = 415, description = "not JSON"),
+            (status = 429, description = "too many failures; see Retry-After"),
+        ))]
+    pub(crate) fn session_login() {}
+
+    /// Cookie-mode logout: revokes the session and clears every cookie.
+    #[utoipa::path(delete, path = "/auth/session", tag = "auth", security(("cookie" = [])),
+        params(("X-CSRF-Token" = String, Header, description = "the CSRF cookie's value")),
+        responses((status = 204, description = "logged out, cookies cleared"), (status = 403, description = "csrf_failed")))]
+    pub(crate) fn session_logout() {}
+
+    /// Cookie-mode refresh: rotates the refresh cookie and sets a new access cookie.
+    #[utoipa::path(post, path = "/auth/session/refresh", tag = "auth", security(("cookie" = [])),
+        params(("X-CSRF-Token" = String, Header, description = "the CSRF cookie's value")),
+        responses(
+            (status = 200, description = "new cookies"),
+            (status = 401, description = "spent, revoked or missing refresh cookie"),
+            (status = 403, description = "csrf_failed"),
+        ))]
+    pub(crate) fn session_refresh() {}
+
+    /// The single-page demo (cookie mode).
+    #[utoipa::path(get, path = "/", tag = "service", responses((status = 200, description = "HTML page")))]
+    pub(crate) fn demo() {}
 }
 
 #[derive(OpenApi)]
@@ -61,7 +93,8 @@ mod auth_docs {
     info(title = "tokengate example API", description = "A complete JWT auth service built with tokengate."),
     paths(
         auth_docs::login, auth_docs::refresh, auth_docs::logout, auth_docs::health, auth_docs::me,
-        auth_docs::drafts, auth_docs::stats, auth_docs::jwks
+        auth_docs::drafts, auth_docs::stats, auth_docs::jwks, auth_docs::session_login,
+        auth_docs::session_logout, auth_docs::session_refresh, auth_docs::demo
     ),
     modifiers(&BearerScheme)
 )]
@@ -80,6 +113,15 @@ impl Modify for BearerScheme {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        // Cookie mode; the name is `access_token` when the server runs with COOKIE_SECURE=false.
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-access_token",
+                "HttpOnly access-token cookie set by POST /auth/session; unsafe methods also need \
+                 the X-CSRF-Token header",
+            ))),
         );
     }
 }
