@@ -295,19 +295,24 @@ fn read_stdin(what: &str) -> Result<String, Failure> {
             "reading the {what} from standard input (end with Ctrl-D)"
         );
     }
+    read_bounded(
+        stdin.lock(),
+        MAX_STDIN,
+        &format!("the {what} on standard input"),
+    )
+}
+
+/// Reads at most `max` bytes of UTF-8 text from `reader`; `what` names the source in errors.
+fn read_bounded(reader: impl io::Read, max: u64, what: &str) -> Result<String, Failure> {
     let mut buf = Vec::new();
-    stdin
-        .lock()
-        .take(MAX_STDIN + 1)
+    reader
+        .take(max + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| Failure::usage(format!("cannot read the {what} from standard input: {e}")))?;
-    if buf.len() as u64 > MAX_STDIN {
-        return Err(Failure::usage(format!(
-            "the {what} on standard input is longer than {MAX_STDIN} bytes"
-        )));
+        .map_err(|e| Failure::usage(format!("cannot read {what}: {e}")))?;
+    if buf.len() as u64 > max {
+        return Err(Failure::usage(format!("{what} is longer than {max} bytes")));
     }
-    String::from_utf8(buf)
-        .map_err(|_| Failure::usage(format!("the {what} on standard input is not UTF-8")))
+    String::from_utf8(buf).map_err(|_| Failure::usage(format!("{what} is not UTF-8")))
 }
 
 /// `2026-11-22 06:14:40 UTC` for a NumericDate, or `None` when it is out of range.

@@ -1,6 +1,5 @@
 //! `tokengate verify`: every stateless check of the library's [`Verifier`](crate::Verifier).
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -123,17 +122,7 @@ fn read_jwks(source: &str) -> Result<String, Failure> {
                     .map_err(|e| Failure::usage(format!("cannot read JWKS file {source}: {e}")))?,
             )
         };
-    let mut buf = Vec::new();
-    reader
-        .take(MAX_JWKS + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Failure::usage(format!("cannot read the JWKS from {source}: {e}")))?;
-    if buf.len() as u64 > MAX_JWKS {
-        return Err(Failure::usage(format!(
-            "{source}: JWKS larger than {MAX_JWKS} bytes"
-        )));
-    }
-    String::from_utf8(buf).map_err(|_| Failure::usage(format!("{source}: JWKS is not UTF-8")))
+    super::read_bounded(reader, MAX_JWKS, &format!("the JWKS from {source}"))
 }
 
 /// GETs a JWKS URL. Plain `http` is refused except for loopback hosts (anyone on the path could

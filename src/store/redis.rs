@@ -497,28 +497,14 @@ impl View {
 }
 
 /// The revocation view is not known to be current.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("redis revocation view not current (subscription down or reloading)")]
 struct ViewStale;
 
-impl fmt::Display for ViewStale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("redis revocation view not current (subscription down or reloading)")
-    }
-}
-
-impl std::error::Error for ViewStale {}
-
 /// A Redis operation took longer than the configured timeout.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("redis operation timed out")]
 struct Timeout;
-
-impl fmt::Display for Timeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("redis operation timed out")
-    }
-}
-
-impl std::error::Error for Timeout {}
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::StoreUnavailable(Box::new(e))
