@@ -125,8 +125,8 @@ pub use store::{
     RedisStoreBuilder,
 };
 pub use verify::{
-    BoxError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation, RevocationFuture,
-    TokenRef, Verifier, VerifierBuilder,
+    BoxError, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY,
+    Revocation, RevocationFuture, TokenRef, Verifier, VerifierBuilder,
 };
 
 /// The JWK types used by [`KeyRing::jwks`] and [`Key::from_jwk`] (re-exported from

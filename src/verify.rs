@@ -20,12 +20,16 @@ use crate::error::TokenPart;
 use crate::issue::{self, TokenKind};
 use crate::keys::{Algorithm, Key, KeyRing};
 
+mod cache;
+
 /// Default clock-skew leeway for `exp`, `nbf` and `iat`: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// Largest leeway a verifier accepts: 5 minutes.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Default maximum token size: 8 KiB, well above a token with a few dozen roles.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+/// Default capacity of the verified-token cache: 4096 tokens (about 1 KiB each, with their claims).
+pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
 
 /// A boxed error from a revocation backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -79,6 +83,18 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
 /// 7. revocation (only [`Verifier::verify`]): the hook answers for the token's `jti`, session and
 ///    subject; when it cannot answer, verification fails closed.
 ///
+/// # The verified-token cache
+///
+/// A client presents the same access token on every request until it expires. [`Verifier::verify`]
+/// therefore remembers, for up to [`VerifierBuilder::cache_capacity`] tokens (default
+/// [`DEFAULT_CACHE_CAPACITY`]), the claims of each token string that passed steps 1–6. When the
+/// identical string comes again (compared in constant time), steps 1–5 and the claims parse are
+/// skipped; the time checks of step 6 are redone against the clock and step 7 is asked as always,
+/// so a cached token expires and is revoked exactly like any other. Tokens that fail a check are
+/// never cached, and a token differing from a cached one in any byte is verified from scratch. The
+/// cache belongs to this verifier, whose keys and settings cannot change.
+/// [`Verifier::verify_stateless`] never uses it.
+///
 /// ```
 /// use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, Verifier};
 /// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[1u8; 32])?)?;
@@ -108,6 +124,7 @@ struct Inner {
     max_token_size: usize,
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn Revocation>>,
+    cache: Option<cache::VerifiedCache>,
 }
 
 impl fmt::Debug for Verifier {
@@ -120,6 +137,7 @@ impl fmt::Debug for Verifier {
             .field("leeway", &i.leeway)
             .field("max_token_size", &i.max_token_size)
             .field("revocation", &i.revocation)
+            .field("cache", &i.cache)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +154,7 @@ pub struct VerifierBuilder {
     require_kid: bool,
     clock: Option<Arc<dyn Clock>>,
     revocation: Option<Arc<dyn Revocation>>,
+    cache_capacity: usize,
 }
 
 impl VerifierBuilder {
@@ -182,6 +201,14 @@ impl VerifierBuilder {
     /// `iat`. Default: none.
     pub fn revocation(mut self, hook: Arc<dyn Revocation>) -> Self {
         self.revocation = Some(hook);
+        self
+    }
+
+    /// How many verified tokens [`Verifier::verify`] remembers (see [the verified-token
+    /// cache](Verifier#the-verified-token-cache)); default [`DEFAULT_CACHE_CAPACITY`]. Size it to
+    /// the number of access tokens in use at once; `0` turns the cache off.
+    pub fn cache_capacity(mut self, tokens: usize) -> Self {
+        self.cache_capacity = tokens;
         self
     }
 
@@ -232,6 +259,8 @@ impl VerifierBuilder {
                 max_token_size: self.max_token_size,
                 clock: self.clock.unwrap_or_else(clock::system),
                 revocation: self.revocation,
+                cache: (self.cache_capacity > 0)
+                    .then(|| cache::VerifiedCache::new(self.cache_capacity)),
             }),
         })
     }
@@ -249,28 +278,55 @@ impl Verifier {
             require_kid: false,
             clock: None,
             revocation: None,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
         }
     }
 
-    /// Verifies an access token: every check, including the revocation hook.
+    /// Verifies an access token: every check, including the revocation hook. Uses [the
+    /// verified-token cache](Verifier#the-verified-token-cache).
     ///
     /// # Errors
     /// The [`Error`] variant of the first failed check.
-    pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, Error> {
+    pub async fn verify<T>(&self, token: &str) -> Result<Claims<T>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
         self.verify_as(token, &TokenKind::Access).await
     }
 
-    /// Verifies a token of the given kind: every check, including the revocation hook.
+    /// Verifies a token of the given kind: every check, including the revocation hook. Uses [the
+    /// verified-token cache](Verifier#the-verified-token-cache).
     ///
     /// # Errors
     /// The [`Error`] variant of the first failed check.
-    pub async fn verify_as<T: DeserializeOwned>(
-        &self,
-        token: &str,
-        kind: &TokenKind,
-    ) -> Result<Claims<T>, Error> {
-        let claims = self.verify_stateless_as(token, kind)?;
+    pub async fn verify_as<T>(&self, token: &str, kind: &TokenKind) -> Result<Claims<T>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let claims = self.verify_cached(token, kind)?;
         self.check_revocation(kind, &claims).await?;
+        Ok(claims)
+    }
+
+    /// Steps 1–6 through the cache: a hit redoes the time checks only.
+    fn verify_cached<T>(&self, token: &str, kind: &TokenKind) -> Result<Claims<T>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let Some(cache) = &self.inner.cache else {
+            return self.verify_stateless_as(token, kind);
+        };
+        if let Some(claims) = cache.get::<T>(token, kind) {
+            return match self.check_claims(&claims) {
+                Ok(()) => Ok(claims),
+                Err(error) => {
+                    cache.remove(token);
+                    Err(error)
+                }
+            };
+        }
+        let claims = self.verify_stateless_as(token, kind)?;
+        cache.insert(token, kind, &claims);
         Ok(claims)
     }
 
@@ -347,7 +403,6 @@ impl Verifier {
             return Err(Error::InvalidSignature);
         }
 
-        // Claims.
         // Claims.
         let (mut payload_buf, mut payload_heap) = ([0u8; 1024], Vec::new());
         let payload = decode(
@@ -611,6 +666,48 @@ mod tests {
             parse_header(b"[]"),
             Err(Error::InvalidJson(TokenPart::Header))
         ));
+    }
+
+    #[tokio::test]
+    async fn verify_answers_from_the_cache_and_verify_stateless_does_not() {
+        use crate::{Grant, Issuer, NoExtra};
+        let ring = Arc::new(
+            KeyRing::new(Key::from_secret(Algorithm::HS256, &[3u8; 32]).unwrap()).unwrap(),
+        );
+        let verifier = Verifier::builder(Arc::clone(&ring))
+            .issuer("i")
+            .audience("a")
+            .build()
+            .unwrap();
+        let issuer = Issuer::builder(ring)
+            .issuer("i")
+            .audience("a")
+            .build()
+            .unwrap();
+        let token = issuer.issue_access(&Grant::new("alice")).unwrap().token;
+        let mut claims = verifier.verify::<NoExtra>(&token).await.unwrap();
+        let cache = verifier.inner.cache.as_ref().unwrap();
+        assert_eq!(cache.len(), 1);
+        // Plant an entry for a string that is no token at all: `verify` answers from the cache (so
+        // hits skip the signature), `verify_stateless` checks the string itself.
+        claims.sub = "planted".into();
+        cache.insert("not.a.token", &TokenKind::Access, &claims);
+        assert_eq!(
+            verifier.verify::<NoExtra>("not.a.token").await.unwrap().sub,
+            "planted"
+        );
+        assert!(matches!(
+            verifier.verify_stateless::<NoExtra>("not.a.token"),
+            Err(Error::InvalidBase64(_) | Error::InvalidJson(_))
+        ));
+        // With the cache off there is none.
+        let off = Verifier::builder(verifier.key_ring().clone())
+            .issuer("i")
+            .audience("a")
+            .cache_capacity(0)
+            .build()
+            .unwrap();
+        assert!(off.inner.cache.is_none());
     }
 
     #[test]

@@ -138,6 +138,17 @@ async fn other_scheme_counts_as_no_bearer_credentials() {
     let a = send(app(gate()), "/maybe", &["Basic YWxpY2U6c2VjcmV0"]).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.text, "anonymous");
+    // A scheme is a whole word: `Bearerx`, or `Bearer` glued to its value by a tab, is another one.
+    let t = token(&Grant::new("alice"));
+    for other in [
+        format!("Bearerx {t}"),
+        format!("Bearer\t{t}"),
+        format!("Bear {t}"),
+    ] {
+        let a = send(app(gate()), "/maybe", &[&other]).await;
+        assert_eq!(a.status, StatusCode::OK, "{other}");
+        assert_eq!(a.text, "anonymous", "{other}");
+    }
 }
 
 #[tokio::test]
@@ -208,15 +219,21 @@ async fn option_semantics() {
 #[tokio::test]
 async fn malformed_requests_are_400_invalid_request() {
     let t = token(&Grant::new("alice"));
-    let cases: [(&[&str], &str); 5] = [
+    let t_padded_inside = format!("Bearer {}={}", &t[..10], &t[10..]);
+    let cases: [(&[&str], &str); 10] = [
         (
             &[&bearer(&t), &bearer(&t)],
             "multiple Authorization headers",
         ),
         (&["Bearer "], "empty bearer token"),
         (&["Bearer"], "empty bearer token"),
+        (&["bearer  \t "], "empty bearer token"),
         (&["Bearer abc def"], "malformed bearer token"),
         (&["Bearer ab,c"], "malformed bearer token"),
+        (&["Bearer =="], "malformed bearer token"),
+        (&[&t_padded_inside], "malformed bearer token"),
+        (&["Bearer abc\"def"], "malformed bearer token"),
+        (&["BEARER a.b.c é"], "malformed bearer token"),
     ];
     for (headers, description) in cases {
         for uri in ["/me", "/maybe"] {

@@ -1,0 +1,187 @@
+//! The verified-token cache behind [`Verifier::verify`](super::Verifier::verify).
+//!
+//! A bearer token is presented again and again for its whole lifetime, and each time the same bytes
+//! give the same answer to every stateless check but the time checks. The cache remembers, for
+//! token strings that passed those checks, the claims they carry, so that the next presentation of
+//! the *identical* string skips the signature check and the claims parse.
+//!
+//! What it never skips: the time checks (`exp`, `nbf`, `iat` against the clock, redone on every
+//! hit) and the revocation hook (asked after the cache, on every request). What it never holds: a
+//! token that failed any check. It is keyed by the whole token and compared in constant time, so a
+//! token that differs from a cached one in any byte is verified from scratch. It belongs to one
+//! [`Verifier`](super::Verifier), whose key ring, issuers, audiences and leeway cannot change.
+
+use std::any::Any;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use quick_cache::Equivalent;
+use subtle::ConstantTimeEq as _;
+
+use crate::claims::Claims;
+use crate::issue::TokenKind;
+
+/// A bounded map from token strings to the claims they were verified to carry.
+pub(super) struct VerifiedCache {
+    entries: quick_cache::sync::Cache<CachedToken, Arc<dyn Any + Send + Sync>>,
+    capacity: usize,
+}
+
+/// What one entry holds: the kind the token was verified as, and its claims.
+struct Verified<T> {
+    kind: TokenKind,
+    claims: Claims<T>,
+}
+
+impl VerifiedCache {
+    /// A cache of at most `capacity` tokens (`capacity` > 0).
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(capacity),
+            capacity,
+        }
+    }
+
+    /// The claims `token` was verified to carry as a token of `kind`, read as `T`. `None` when the
+    /// token is not cached, was verified as another kind, or was cached with another `T`.
+    pub(super) fn get<T: Clone + 'static>(
+        &self,
+        token: &str,
+        kind: &TokenKind,
+    ) -> Option<Claims<T>> {
+        let entry = self.entries.get(&Lookup(token))?;
+        let verified = entry.downcast_ref::<Verified<T>>()?;
+        (verified.kind == *kind).then(|| verified.claims.clone())
+    }
+
+    /// Remembers that `token` passed every stateless check as a token of `kind`.
+    pub(super) fn insert<T: Clone + Send + Sync + 'static>(
+        &self,
+        token: &str,
+        kind: &TokenKind,
+        claims: &Claims<T>,
+    ) {
+        let entry = Verified {
+            kind: kind.clone(),
+            claims: claims.clone(),
+        };
+        self.entries
+            .insert(CachedToken(token.into()), Arc::new(entry));
+    }
+
+    /// Forgets `token` (it expired).
+    pub(super) fn remove(&self, token: &str) {
+        self.entries.remove(&Lookup(token));
+    }
+
+    /// How many tokens are cached.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the tokens: they are bearer credentials.
+        f.debug_struct("VerifiedCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.entries.len())
+            .finish()
+    }
+}
+
+/// A cached token. Hashes as its string; compared in constant time.
+struct CachedToken(Box<str>);
+
+impl Hash for CachedToken {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for CachedToken {
+    fn eq(&self, other: &Self) -> bool {
+        Lookup(&other.0).equivalent(self)
+    }
+}
+
+impl Eq for CachedToken {}
+
+/// A presented token, looked up without copying it.
+struct Lookup<'a>(&'a str);
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Equivalent<CachedToken> for Lookup<'_> {
+    fn equivalent(&self, key: &CachedToken) -> bool {
+        // Lengths are public; the bytes of a cached token are a credential, so a presented token is
+        // compared with it in constant time.
+        self.0.len() == key.0.len() && bool::from(self.0.as_bytes().ct_eq(key.0.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoExtra;
+
+    fn claims(sub: &str) -> Claims<NoExtra> {
+        Claims {
+            iss: "iss".into(),
+            sub: sub.into(),
+            aud: vec!["aud".into()],
+            exp: 10,
+            nbf: None,
+            iat: Some(1),
+            jti: Some("j".into()),
+            sid: None,
+            roles: vec!["admin".into()],
+            permissions: Vec::new(),
+            extra: NoExtra,
+        }
+    }
+
+    #[test]
+    fn hit_only_for_the_identical_token_kind_and_type() {
+        let cache = VerifiedCache::new(16);
+        cache.insert("a.b.c", &TokenKind::Access, &claims("alice"));
+        assert_eq!(
+            cache.get::<NoExtra>("a.b.c", &TokenKind::Access),
+            Some(claims("alice"))
+        );
+        // Another byte anywhere, a prefix, another kind, another claims type: misses.
+        assert_eq!(cache.get::<NoExtra>("a.b.d", &TokenKind::Access), None);
+        assert_eq!(cache.get::<NoExtra>("a.b.", &TokenKind::Access), None);
+        assert_eq!(cache.get::<NoExtra>("a.b.c", &TokenKind::Refresh), None);
+        #[derive(Clone)]
+        struct Other;
+        assert!(cache.get::<Other>("a.b.c", &TokenKind::Access).is_none());
+        cache.remove("a.b.c");
+        assert_eq!(cache.get::<NoExtra>("a.b.c", &TokenKind::Access), None);
+    }
+
+    #[test]
+    fn bounded() {
+        let cache = VerifiedCache::new(64);
+        for i in 0..1000 {
+            cache.insert(&format!("t.{i}.s"), &TokenKind::Access, &claims("bob"));
+        }
+        assert!(cache.len() <= 64, "{} entries", cache.len());
+        assert!(cache.len() > 0);
+    }
+
+    #[test]
+    fn debug_never_shows_tokens() {
+        let cache = VerifiedCache::new(4);
+        cache.insert("secret.token.value", &TokenKind::Access, &claims("x"));
+        let shown = format!("{cache:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("len: 1"), "{shown}");
+    }
+}
