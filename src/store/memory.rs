@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::{NewFamily, Rotation, Store, Throttle, ThrottlePolicy};
 use crate::Error;
 use crate::clock::{self, Clock};
-use crate::verify::{MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
+use crate::verify::{BoxError, MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
 
 /// Default capacity of a [`MemoryStore`]: one million entries (a few hundred MB at most).
 pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
@@ -290,6 +290,10 @@ impl Revocation for MemoryStore {
     fn is_revoked<'a>(&'a self, token: TokenRef<'a>) -> RevocationFuture<'a> {
         let revoked = self.revoked(&token);
         Box::pin(async move { Ok(revoked) })
+    }
+
+    fn is_revoked_now(&self, token: TokenRef<'_>) -> Option<Result<bool, BoxError>> {
+        Some(Ok(self.revoked(&token)))
     }
 }
 

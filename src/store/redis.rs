@@ -806,6 +806,11 @@ impl Revocation for RedisStore {
         let answer = self.inner.view.check(&token);
         Box::pin(async move { answer })
     }
+
+    /// Always at hand: the local view answers, or fails closed while stale.
+    fn is_revoked_now(&self, token: TokenRef<'_>) -> Option<Result<bool, BoxError>> {
+        Some(self.inner.view.check(&token))
+    }
 }
 
 #[async_trait]

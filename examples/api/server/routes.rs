@@ -119,8 +119,10 @@ pub(crate) struct JsonBody<T>(pub(crate) T);
 
 impl<T: Serialize> IntoResponse for JsonBody<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => (
+        // Room for a claims set without growing.
+        let mut body = Vec::with_capacity(512);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
