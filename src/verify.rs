@@ -325,14 +325,15 @@ impl Verifier {
         let Some(cache) = &self.inner.cache else {
             return self.verify_stateless_as(token, kind);
         };
-        if let Some(claims) = cache.get::<T>(token, kind) {
-            return match self.check_claims(&claims) {
-                Ok(()) => Ok(claims),
-                Err(error) => {
-                    cache.remove(token);
-                    Err(error)
-                }
-            };
+        // Only the time checks can change their answer for the same token and verifier.
+        let hit = cache.get(token, kind, |claims: &Claims<T>| {
+            self.check_times(claims).map(|()| claims.clone())
+        });
+        if let Some(answer) = hit {
+            if answer.is_err() {
+                cache.remove(token);
+            }
+            return answer;
         }
         let claims = self.verify_stateless_as(token, kind)?;
         cache.insert(token, kind, &claims);
@@ -477,6 +478,27 @@ impl Verifier {
     }
 
     fn check_claims<T>(&self, claims: &Claims<T>) -> Result<(), Error> {
+        self.check_times(claims)?;
+        let inner = &*self.inner;
+        if !inner.issuers.contains(&claims.iss) {
+            return Err(Error::InvalidIssuer);
+        }
+        if !claims.aud.iter().any(|a| inner.audiences.contains(a)) {
+            return Err(Error::InvalidAudience);
+        }
+        if inner.revocation.is_some() {
+            if claims.jti.is_none() {
+                return Err(Error::MissingClaim("jti"));
+            }
+            if claims.iat.is_none() {
+                return Err(Error::MissingClaim("iat"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `exp`, `nbf` and `iat` against the clock, with the leeway.
+    fn check_times<T>(&self, claims: &Claims<T>) -> Result<(), Error> {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let leeway = inner.leeway;
@@ -492,20 +514,6 @@ impl Verifier {
             && iat > now.saturating_add(leeway)
         {
             return Err(Error::IssuedInFuture);
-        }
-        if !inner.issuers.contains(&claims.iss) {
-            return Err(Error::InvalidIssuer);
-        }
-        if !claims.aud.iter().any(|a| inner.audiences.contains(a)) {
-            return Err(Error::InvalidAudience);
-        }
-        if inner.revocation.is_some() {
-            if claims.jti.is_none() {
-                return Err(Error::MissingClaim("jti"));
-            }
-            if claims.iat.is_none() {
-                return Err(Error::MissingClaim("iat"));
-            }
         }
         Ok(())
     }

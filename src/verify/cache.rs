@@ -42,16 +42,18 @@ impl VerifiedCache {
         }
     }
 
-    /// The claims `token` was verified to carry as a token of `kind`, read as `T`. `None` when the
-    /// token is not cached, was verified as another kind, or was cached with another `T`.
-    pub(super) fn get<T: Clone + 'static>(
+    /// `read` applied to the claims `token` was verified to carry as a token of `kind`, read as
+    /// `T`. `None` when the token is not cached, was verified as another kind, or was cached with
+    /// another `T`.
+    pub(super) fn get<T: 'static, R>(
         &self,
         token: &str,
         kind: &TokenKind,
-    ) -> Option<Claims<T>> {
+        read: impl FnOnce(&Claims<T>) -> R,
+    ) -> Option<R> {
         let entry = self.entries.get(&Lookup(token))?;
         let verified = entry.downcast_ref::<Verified<T>>()?;
-        (verified.kind == *kind).then(|| verified.claims.clone())
+        (verified.kind == *kind).then(|| read(&verified.claims))
     }
 
     /// Remembers that `token` passed every stateless check as a token of `kind`.
@@ -91,12 +93,20 @@ impl fmt::Debug for VerifiedCache {
     }
 }
 
-/// A cached token. Hashes as its string; compared in constant time.
+/// A cached token. Hashes as its signature (unique among valid tokens, and short); compared
+/// whole, in constant time.
 struct CachedToken(Box<str>);
+
+/// The part of a token that is hashed: after its last `.`.
+fn signature(token: &str) -> &str {
+    token
+        .rsplit_once('.')
+        .map_or(token, |(_, signature)| signature)
+}
 
 impl Hash for CachedToken {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        signature(&self.0).hash(state);
     }
 }
 
@@ -113,7 +123,7 @@ struct Lookup<'a>(&'a str);
 
 impl Hash for Lookup<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        signature(self.0).hash(state);
     }
 }
 
@@ -149,23 +159,35 @@ mod tests {
         }
     }
 
+    fn get<T: Clone + 'static>(
+        cache: &VerifiedCache,
+        token: &str,
+        kind: &TokenKind,
+    ) -> Option<Claims<T>> {
+        cache.get(token, kind, Claims::clone)
+    }
+
     #[test]
     fn hit_only_for_the_identical_token_kind_and_type() {
         let cache = VerifiedCache::new(16);
         cache.insert("a.b.c", &TokenKind::Access, &claims("alice"));
         assert_eq!(
-            cache.get::<NoExtra>("a.b.c", &TokenKind::Access),
+            get::<NoExtra>(&cache, "a.b.c", &TokenKind::Access),
             Some(claims("alice"))
         );
         // Another byte anywhere, a prefix, another kind, another claims type: misses.
-        assert_eq!(cache.get::<NoExtra>("a.b.d", &TokenKind::Access), None);
-        assert_eq!(cache.get::<NoExtra>("a.b.", &TokenKind::Access), None);
-        assert_eq!(cache.get::<NoExtra>("a.b.c", &TokenKind::Refresh), None);
+        assert_eq!(get::<NoExtra>(&cache, "a.b.d", &TokenKind::Access), None);
+        assert_eq!(get::<NoExtra>(&cache, "a.b.", &TokenKind::Access), None);
+        assert_eq!(get::<NoExtra>(&cache, "a.b.c", &TokenKind::Refresh), None);
         #[derive(Clone)]
         struct Other;
-        assert!(cache.get::<Other>("a.b.c", &TokenKind::Access).is_none());
+        assert!(get::<Other>(&cache, "a.b.c", &TokenKind::Access).is_none());
+        // The same signature under another header or payload: same hash, not the same token.
+        assert_eq!(get::<NoExtra>(&cache, "a.x.c", &TokenKind::Access), None);
+        assert_eq!(get::<NoExtra>(&cache, "x.b.c", &TokenKind::Access), None);
+        assert_eq!(get::<NoExtra>(&cache, "c", &TokenKind::Access), None);
         cache.remove("a.b.c");
-        assert_eq!(cache.get::<NoExtra>("a.b.c", &TokenKind::Access), None);
+        assert_eq!(get::<NoExtra>(&cache, "a.b.c", &TokenKind::Access), None);
     }
 
     #[test]
