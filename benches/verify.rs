@@ -5,7 +5,12 @@
 //!   serde parse of the claims into a plain struct.
 //! - RS256 / ES256 / EdDSA floor: the raw signature check with a pre-parsed public key.
 //!
-//! Run: `cargo bench --bench verify`. Compare the three lines of a group; they run side by side.
+//! `tokengate_verify` runs with the verified-token cache off, so every check is done on every
+//! call (the benchmark presents one token again and again, which the cache would otherwise
+//! answer); `tokengate_verify_cache_hit` is the same call with the cache on (the default), for
+//! a token presented again.
+//!
+//! Run: `cargo bench --bench verify`. Compare the lines of a group; they run side by side.
 
 use std::hint::black_box;
 
@@ -79,7 +84,13 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
         .audience(AUD)
         .build()
         .expect("issuer");
-    let verifier = Verifier::builder(ring)
+    let verifier = Verifier::builder(ring.clone())
+        .issuer(ISS)
+        .audience(AUD)
+        .cache_capacity(0)
+        .build()
+        .expect("verifier");
+    let cached = Verifier::builder(ring)
         .issuer(ISS)
         .audience(AUD)
         .build()
@@ -100,6 +111,17 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
     group.bench_function("tokengate_verify", |b| {
         b.iter(|| {
             let claims: Claims = verifier
+                .verify(black_box(token))
+                .now_or_never()
+                .expect("ready")
+                .expect("valid");
+            black_box(claims)
+        });
+    });
+
+    group.bench_function("tokengate_verify_cache_hit", |b| {
+        b.iter(|| {
+            let claims: Claims = cached
                 .verify(black_box(token))
                 .now_or_never()
                 .expect("ready")

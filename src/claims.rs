@@ -19,6 +19,8 @@ use serde_json::value::RawValue;
 use crate::Error;
 use crate::error::TokenPart;
 
+mod fast;
+
 /// The claims of a verified token.
 ///
 /// `T` holds the application's own claims: any `serde` type that deserializes from a map (a
@@ -463,6 +465,14 @@ impl<'de> IntoDeserializer<'de, serde_json::Error> for CowKey<'de> {
 /// `T`), [`Error::DuplicateMember`], [`Error::InvalidClaim`] for a registered claim of the wrong
 /// type, [`Error::MissingClaim`] for a missing `exp`, `iss`, `aud` or `sub`.
 pub(crate) fn parse<T: DeserializeOwned>(json: &[u8]) -> Result<Claims<T>, Error> {
+    match fast::parse(json) {
+        Some(claims) => Ok(claims),
+        None => parse_full(json),
+    }
+}
+
+/// [`parse`] through serde_json, for every input.
+fn parse_full<T: DeserializeOwned>(json: &[u8]) -> Result<Claims<T>, Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let parsed = de
         .deserialize_map(ClaimsVisitor::<T>(PhantomData))
