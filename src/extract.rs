@@ -3,6 +3,7 @@
 //! The behaviour is documented on [`Gate`] (this module is private, its items are re-exported).
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
@@ -12,11 +13,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 use http::{HeaderMap, Method, header};
 use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 
 use crate::cookie::{CookieConfig, read_cookie};
 use crate::rbac::RoleHierarchy;
 use crate::rejection::{ErrorBody, Rejection};
-use crate::{Claims, Error, Verifier};
+use crate::{Claims, Error, NoExtra, Verifier};
 
 /// Default realm in `WWW-Authenticate` challenges: `"api"`.
 pub const DEFAULT_REALM: &str = "api";
@@ -290,6 +292,20 @@ impl Gate {
         method: &Method,
         headers: &HeaderMap,
     ) -> Result<Option<Claims<T>>, Rejection> {
+        let shared = self.authenticate_shared(method, headers).await?;
+        Ok(shared.map(Arc::unwrap_or_clone))
+    }
+
+    /// [`Gate::authenticate_request`], answering with the claims shared with the verifier's
+    /// cache (see [`Verifier::verify_shared`]) rather than a copy.
+    ///
+    /// # Errors
+    /// As [`Gate::authenticate_request`].
+    pub async fn authenticate_shared<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Option<Arc<Claims<T>>>, Rejection> {
         let cookies = self.inner.cookie.as_ref();
         let (token, from_cookie) =
             match bearer_token(headers, cookies.map(CookieConfig::access_name)) {
@@ -301,7 +317,7 @@ impl Gate {
                 },
                 Err(error) => return Err(self.reject(error)),
             };
-        let claims = match self.inner.verifier.verify::<T>(token).await {
+        let claims = match self.inner.verifier.verify_shared::<T>(token).await {
             Ok(claims) => claims,
             Err(error) => {
                 let (kid, sub) = peek(token, &error);
@@ -466,6 +482,109 @@ where
         Gate::from_ref(state)
             .authenticate_request(&parts.method, &parts.headers)
             .await
+    }
+}
+
+/// The verified claims of a request, shared rather than copied: [`Claims<T>`] as an extractor
+/// hands each handler its own copy of the claims; this hands it the claims the verifier's cache
+/// holds for the token (see [`Verifier::verify_shared`]), so a request with a token seen before
+/// costs no allocation for them. Same checks, same rejections, same `Option` form as
+/// [`Claims<T>`]; reads like it through [`Deref`], serializes like it.
+///
+/// ```
+/// use axum::{Json, Router, routing::get};
+/// use tokengate::{Gate, SharedClaims};
+///
+/// async fn me(claims: SharedClaims) -> Json<SharedClaims> {
+///     assert!(!claims.sub.is_empty());
+///     Json(claims)
+/// }
+/// let app: Router<Gate> = Router::new().route("/me", get(me));
+/// ```
+pub struct SharedClaims<T = NoExtra>(Arc<Claims<T>>);
+
+impl<T> SharedClaims<T> {
+    /// The shared claims.
+    #[must_use]
+    pub fn into_inner(self) -> Arc<Claims<T>> {
+        self.0
+    }
+}
+
+impl<T> Clone for SharedClaims<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for SharedClaims<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedClaims").field(&*self.0).finish()
+    }
+}
+
+impl<T> Deref for SharedClaims<T> {
+    type Target = Claims<T>;
+    fn deref(&self) -> &Claims<T> {
+        &self.0
+    }
+}
+
+impl<T> From<Arc<Claims<T>>> for SharedClaims<T> {
+    fn from(claims: Arc<Claims<T>>) -> Self {
+        Self(claims)
+    }
+}
+
+impl<T: Serialize> Serialize for SharedClaims<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Claims a layer (`RequireRoleLayer`) already verified, or the request's token verified now.
+async fn shared_claims<S, T>(parts: &Parts, state: &S) -> Result<Option<SharedClaims<T>>, Rejection>
+where
+    Gate: FromRef<S>,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    if let Some(claims) = parts.extensions.get::<Claims<T>>() {
+        return Ok(Some(SharedClaims(Arc::new(claims.clone()))));
+    }
+    let claims = Gate::from_ref(state)
+        .authenticate_shared(&parts.method, &parts.headers)
+        .await?;
+    Ok(claims.map(SharedClaims))
+}
+
+impl<S, T> FromRequestParts<S> for SharedClaims<T>
+where
+    Gate: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        shared_claims(parts, state)
+            .await?
+            .ok_or_else(|| Gate::from_ref(state).reject(Error::MissingCredentials))
+    }
+}
+
+impl<S, T> OptionalFromRequestParts<S> for SharedClaims<T>
+where
+    Gate: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        shared_claims(parts, state).await
     }
 }
 

@@ -92,7 +92,7 @@ pub use cookie::{
     DEFAULT_REFRESH_PATH, MIN_CSRF_SECRET_LEN, REFRESH_COOKIE, SameSite, SetCookies,
 };
 pub use error::{Error, TokenPart};
-pub use extract::{DEFAULT_REALM, Gate, GateBuilder};
+pub use extract::{DEFAULT_REALM, Gate, GateBuilder, SharedClaims};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };

@@ -310,22 +310,52 @@ impl Verifier {
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
+        self.verify_shared_as(token, kind)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Verifier::verify`], answering with the claims shared with the verified-token cache
+    /// rather than a copy of them: a cache hit costs no allocation. (For a handler:
+    /// [`SharedClaims`](crate::SharedClaims).)
+    ///
+    /// # Errors
+    /// The [`Error`] variant of the first failed check.
+    pub async fn verify_shared<T>(&self, token: &str) -> Result<Arc<Claims<T>>, Error>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.verify_shared_as(token, &TokenKind::Access).await
+    }
+
+    /// [`Verifier::verify_as`], answering with shared claims like [`Verifier::verify_shared`].
+    ///
+    /// # Errors
+    /// The [`Error`] variant of the first failed check.
+    pub async fn verify_shared_as<T>(
+        &self,
+        token: &str,
+        kind: &TokenKind,
+    ) -> Result<Arc<Claims<T>>, Error>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
         let claims = self.verify_cached(token, kind)?;
         self.check_revocation(kind, &claims).await?;
         Ok(claims)
     }
 
     /// Steps 1–6 through the cache: a hit redoes the time checks only.
-    fn verify_cached<T>(&self, token: &str, kind: &TokenKind) -> Result<Claims<T>, Error>
+    fn verify_cached<T>(&self, token: &str, kind: &TokenKind) -> Result<Arc<Claims<T>>, Error>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         let Some(cache) = &self.inner.cache else {
-            return self.verify_stateless_as(token, kind);
+            return self.verify_stateless_as(token, kind).map(Arc::new);
         };
         // Only the time checks can change their answer for the same token and verifier.
-        let hit = cache.get(token, kind, |claims: &Claims<T>| {
-            self.check_times(claims).map(|()| claims.clone())
+        let hit = cache.get(token, kind, |claims: &Arc<Claims<T>>| {
+            self.check_times(claims).map(|()| Arc::clone(claims))
         });
         if let Some(answer) = hit {
             if answer.is_err() {
@@ -333,7 +363,7 @@ impl Verifier {
             }
             return answer;
         }
-        let claims = self.verify_stateless_as(token, kind)?;
+        let claims = Arc::new(self.verify_stateless_as(token, kind)?);
         cache.insert(token, kind, &claims);
         Ok(claims)
     }
@@ -714,7 +744,7 @@ mod tests {
         // Plant an entry for a string that is no token at all: `verify` answers from the cache (so
         // hits skip the signature), `verify_stateless` checks the string itself.
         claims.sub = "planted".into();
-        cache.insert("not.a.token", &TokenKind::Access, &claims);
+        cache.insert("not.a.token", &TokenKind::Access, &Arc::new(claims));
         assert_eq!(
             verifier.verify::<NoExtra>("not.a.token").await.unwrap().sub,
             "planted"

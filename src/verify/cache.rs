@@ -27,10 +27,11 @@ pub(super) struct VerifiedCache {
     capacity: usize,
 }
 
-/// What one entry holds: the kind the token was verified as, and its claims.
+/// What one entry holds: the kind the token was verified as, and its claims (shared with the
+/// callers, never copied).
 struct Verified<T> {
     kind: TokenKind,
-    claims: Claims<T>,
+    claims: Arc<Claims<T>>,
 }
 
 impl VerifiedCache {
@@ -49,7 +50,7 @@ impl VerifiedCache {
         &self,
         token: &str,
         kind: &TokenKind,
-        read: impl FnOnce(&Claims<T>) -> R,
+        read: impl FnOnce(&Arc<Claims<T>>) -> R,
     ) -> Option<R> {
         let entry = self.entries.get(&Lookup(token))?;
         let verified = entry.downcast_ref::<Verified<T>>()?;
@@ -57,15 +58,15 @@ impl VerifiedCache {
     }
 
     /// Remembers that `token` passed every stateless check as a token of `kind`.
-    pub(super) fn insert<T: Clone + Send + Sync + 'static>(
+    pub(super) fn insert<T: Send + Sync + 'static>(
         &self,
         token: &str,
         kind: &TokenKind,
-        claims: &Claims<T>,
+        claims: &Arc<Claims<T>>,
     ) {
         let entry = Verified {
             kind: kind.clone(),
-            claims: claims.clone(),
+            claims: Arc::clone(claims),
         };
         self.entries
             .insert(CachedToken(token.into()), Arc::new(entry));
@@ -164,13 +165,13 @@ mod tests {
         token: &str,
         kind: &TokenKind,
     ) -> Option<Claims<T>> {
-        cache.get(token, kind, Claims::clone)
+        cache.get(token, kind, |c: &Arc<Claims<T>>| (**c).clone())
     }
 
     #[test]
     fn hit_only_for_the_identical_token_kind_and_type() {
         let cache = VerifiedCache::new(16);
-        cache.insert("a.b.c", &TokenKind::Access, &claims("alice"));
+        cache.insert("a.b.c", &TokenKind::Access, &Arc::new(claims("alice")));
         assert_eq!(
             get::<NoExtra>(&cache, "a.b.c", &TokenKind::Access),
             Some(claims("alice"))
@@ -182,6 +183,13 @@ mod tests {
         #[derive(Clone)]
         struct Other;
         assert!(get::<Other>(&cache, "a.b.c", &TokenKind::Access).is_none());
+        // Hits share the cached claims.
+        let shared = |c: &Arc<Claims<NoExtra>>| Arc::clone(c);
+        let (a, b) = (
+            cache.get("a.b.c", &TokenKind::Access, shared).unwrap(),
+            cache.get("a.b.c", &TokenKind::Access, shared).unwrap(),
+        );
+        assert!(Arc::ptr_eq(&a, &b));
         // The same signature under another header or payload: same hash, not the same token.
         assert_eq!(get::<NoExtra>(&cache, "a.x.c", &TokenKind::Access), None);
         assert_eq!(get::<NoExtra>(&cache, "x.b.c", &TokenKind::Access), None);
@@ -194,7 +202,11 @@ mod tests {
     fn bounded() {
         let cache = VerifiedCache::new(64);
         for i in 0..1000 {
-            cache.insert(&format!("t.{i}.s"), &TokenKind::Access, &claims("bob"));
+            cache.insert(
+                &format!("t.{i}.s"),
+                &TokenKind::Access,
+                &Arc::new(claims("bob")),
+            );
         }
         assert!(cache.len() <= 64, "{} entries", cache.len());
         assert!(cache.len() > 0);
@@ -203,7 +215,11 @@ mod tests {
     #[test]
     fn debug_never_shows_tokens() {
         let cache = VerifiedCache::new(4);
-        cache.insert("secret.token.value", &TokenKind::Access, &claims("x"));
+        cache.insert(
+            "secret.token.value",
+            &TokenKind::Access,
+            &Arc::new(claims("x")),
+        );
         let shown = format!("{cache:?}");
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("len: 1"), "{shown}");

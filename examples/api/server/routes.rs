@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokengate::{AuthRouter, Claims, Gate, KeyRing, RequireRole};
+use tokengate::{AuthRouter, Gate, KeyRing, RequireRole, SharedClaims};
 
 use super::openapi;
 use super::users::SqliteUsers;
@@ -144,8 +144,8 @@ pub(crate) async fn health() -> JsonBody<Value> {
     JsonBody(json!({ "status": "ok" }))
 }
 
-/// `GET /me`: the caller's verified claims.
-pub(crate) async fn me(claims: Claims) -> JsonBody<Claims> {
+/// `GET /me`: the caller's verified claims (shared with the verifier's cache, not copied).
+pub(crate) async fn me(claims: SharedClaims) -> JsonBody<SharedClaims> {
     JsonBody(claims)
 }
 
