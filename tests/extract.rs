@@ -404,3 +404,89 @@ async fn extractor_consults_the_revocation_hook() {
     };
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+// ----- SharedClaims: the same answers as Claims, without copying the claims -----
+
+async fn me_shared(claims: tokengate::SharedClaims) -> String {
+    claims.sub.clone()
+}
+
+async fn maybe_shared(claims: Option<tokengate::SharedClaims>) -> String {
+    claims.map_or_else(|| "anonymous".to_owned(), |c| c.sub.clone())
+}
+
+async fn json_owned(claims: Claims) -> axum::Json<Claims> {
+    axum::Json(claims)
+}
+
+async fn json_shared(claims: tokengate::SharedClaims) -> axum::Json<tokengate::SharedClaims> {
+    axum::Json(claims)
+}
+
+#[tokio::test]
+async fn shared_claims_answer_exactly_like_claims() {
+    let app = Router::new()
+        .route("/me", get(me))
+        .route("/maybe", get(maybe))
+        .route("/json", get(json_owned))
+        .route("/shared/me", get(me_shared))
+        .route("/shared/maybe", get(maybe_shared))
+        .route("/shared/json", get(json_shared))
+        .with_state(gate());
+    let t = token(&Grant::new("alice").role("admin"));
+    let (signing_input, _) = t.rsplit_once('.').unwrap();
+    let forged = format!("{signing_input}.AAAA");
+    let valid = bearer(&t);
+    let forged = bearer(&forged);
+    let cases: [&[&str]; 7] = [
+        &[&valid],
+        &[&valid], // a second time: from the cache
+        &[],
+        &["Basic YWxpY2U6c2VjcmV0"],
+        &[&forged],
+        &["Bearer a,b"],
+        &[&valid, &valid],
+    ];
+    for headers in cases {
+        for route in ["me", "maybe", "json"] {
+            let owned = send(app.clone(), &format!("/{route}"), headers).await;
+            let shared = send(app.clone(), &format!("/shared/{route}"), headers).await;
+            assert_eq!(owned.status, shared.status, "{route} {headers:?}");
+            assert_eq!(owned.challenge, shared.challenge, "{route} {headers:?}");
+            assert_eq!(owned.text, shared.text, "{route} {headers:?}");
+        }
+    }
+    // The cases above include both outcomes.
+    let ok = send(app.clone(), "/shared/json", &[&valid]).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.body["sub"], "alice");
+    assert_eq!(ok.body["roles"], serde_json::json!(["admin"]));
+    let bad = send(app, "/shared/me", &[&forged]).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn shared_claims_behind_a_role_layer_reuse_its_claims() {
+    let gate = gate();
+    let app = Router::new()
+        .route("/admin", get(me_shared))
+        .route_layer(tokengate::RequireRoleLayer::new(
+            gate.clone(),
+            tokengate::Requirement::role("admin"),
+        ))
+        .with_state(gate);
+    let admin = send(
+        app.clone(),
+        "/admin",
+        &[&bearer(&token(&Grant::new("ann").role("admin")))],
+    )
+    .await;
+    assert_eq!((admin.status, admin.text.as_str()), (StatusCode::OK, "ann"));
+    let viewer = send(
+        app,
+        "/admin",
+        &[&bearer(&token(&Grant::new("vic").role("viewer")))],
+    )
+    .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+}

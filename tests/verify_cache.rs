@@ -64,6 +64,17 @@ async fn both(s: &Setup, token: &str) -> Result<Claims, Error> {
         format!("{uncached:?}"),
         "the cache changed the answer"
     );
+    for v in &s.verifiers {
+        let shared = v
+            .verify_shared::<NoExtra>(token)
+            .await
+            .map(|c| (*c).clone());
+        assert_eq!(
+            format!("{shared:?}"),
+            format!("{cached:?}"),
+            "verify_shared changed the answer"
+        );
+    }
     cached
 }
 
