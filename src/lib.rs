@@ -27,7 +27,11 @@
 //!
 //! Put a [`Gate`] (the verifier, the realm, the error body format, the role hierarchy) in the
 //! router state and take [`Claims`] in a handler; `Option<Claims>` for optional authentication;
-//! [`RequireRole`] / [`RequirePermission`] or a [`RequireRoleLayer`] for role checks. Every refusal
+//! [`SharedClaims`] on hot routes (the claims the verifier's cache holds, shared instead of
+//! copied); [`RequireRole`] / [`RequirePermission`] or a [`RequireRoleLayer`] for role checks.
+//! [`Verifier::verify`] remembers the tokens it verified (see [the verified-token
+//! cache](Verifier#the-verified-token-cache)): a client's next request with the same token skips
+//! the signature check, never the expiry and revocation checks. Every refusal
 //! is answered as RFC 6750 says — 401 with a `WWW-Authenticate: Bearer` challenge, 403
 //! `insufficient_scope`, 400 `invalid_request` — by one mapping, [`Rejection`]. Tokens are read
 //! from the `Authorization` header, never from the query string.
