@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_RUN=${1:-10}
-ROUNDS=${2:-3}
+SECONDS_PER_RUN=${1:-8}
+ROUNDS=${2:-5}
 CONNECTIONS=${3:-64}
 
 if ! command -v wrk >/dev/null 2>&1; then
