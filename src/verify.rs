@@ -218,8 +218,8 @@ impl VerifierBuilder {
     /// Memory: each entry holds the token and its parsed claims, about twice the token's size
     /// (1 KiB for a 450-byte token, so about 4 MiB at the default). Only tokens that passed every
     /// check get in, so their size is bounded by what the application's issuers put in them (and
-    /// by `max_token_size`). When full, the least useful entries are evicted (a Clock-PRO variant, through
-    /// the `quick_cache` crate).
+    /// by `max_token_size`). When full, the least useful entries are evicted (`quick_cache`'s
+    /// Clock-PRO variant).
     pub fn cache_capacity(mut self, tokens: usize) -> Self {
         self.cache_capacity = tokens;
         self
