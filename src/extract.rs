@@ -450,17 +450,9 @@ where
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(claims) = parts.extensions.get::<Self>() {
-            return Ok(claims.clone());
-        }
-        let gate = Gate::from_ref(state);
-        match gate
-            .authenticate_request(&parts.method, &parts.headers)
-            .await?
-        {
-            Some(claims) => Ok(claims),
-            None => Err(gate.reject(Error::MissingCredentials)),
-        }
+        <SharedClaims<T> as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(SharedClaims::into_owned)
     }
 }
 
@@ -476,12 +468,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        if let Some(claims) = parts.extensions.get::<Self>() {
-            return Ok(Some(claims.clone()));
-        }
-        Gate::from_ref(state)
-            .authenticate_request(&parts.method, &parts.headers)
-            .await
+        let shared = shared_claims::<S, T>(parts, state).await?;
+        Ok(shared.map(SharedClaims::into_owned))
     }
 }
 
@@ -508,6 +496,15 @@ impl<T> SharedClaims<T> {
     #[must_use]
     pub fn into_inner(self) -> Arc<Claims<T>> {
         self.0
+    }
+
+    /// The claims as an owned value: moved out when nothing else shares them, else copied.
+    #[must_use]
+    pub fn into_owned(self) -> Claims<T>
+    where
+        T: Clone,
+    {
+        Arc::unwrap_or_clone(self.0)
     }
 }
 
