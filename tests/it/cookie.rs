@@ -2,8 +2,9 @@
 //! guards, and the CSRF double-submit check (missing, wrong, from another session, safe vs unsafe
 //! methods, bearer exemption), plus the "token in header and cookie" refusal.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+
+use crate::support::logs::captured;
 use std::time::Duration;
 
 use axum::Router;
@@ -757,36 +758,6 @@ async fn authenticate_without_a_method_treats_cookie_requests_as_unsafe() {
 
 // ----- secrets and the development warning -----
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// One global capturing subscriber for this test binary (a scoped one races with other test
-/// threads over tracing's per-callsite interest cache).
-fn captured() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-        captured
-    })
-}
-
 #[test]
 fn insecure_cookies_log_a_warning_that_names_no_secret() {
     let captured = captured();
@@ -799,12 +770,8 @@ fn insecure_cookies_log_a_warning_that_names_no_secret() {
             .build()
             .expect("config");
     }
-    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON log line"))
-        .filter(|l| l["span"]["name"] == "warn_test")
-        .collect();
+    let text = captured.text();
+    let lines = captured.in_span("warn_test");
     assert_eq!(lines.len(), 1, "{text}");
     assert_eq!(lines[0]["level"], "WARN");
     assert_eq!(lines[0]["target"], "tokengate::cookie");

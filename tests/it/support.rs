@@ -2,7 +2,7 @@
 //! directly (never with tokengate's own signing path), so that every header and claims shape an
 //! attacker could send can be produced.
 
-#![allow(dead_code)] // each test binary uses a different subset of these helpers
+pub(crate) mod logs;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;

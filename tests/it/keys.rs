@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use common::*;
 use tokengate::{Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, NoExtra, Verifier};
 
 fn data(name: &str) -> String {
@@ -122,7 +120,12 @@ const ENV_SHORT: &str = "thirty-one-bytes-is-not-enough!";
 fn secrets_from_env_are_checked_and_named() {
     assert_eq!(ENV_SHORT.len(), 31);
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "env_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "keys::env_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("TOKENGATE_ENV_CHILD", "1")
         .env_remove("TG_UNSET")
         .env("TG_EMPTY", "")

@@ -1,8 +1,7 @@
 //! Every refusal through a router: status, exact `WWW-Authenticate`, body (JSON, RFC 9457
 //! problem+json, custom), and the `tracing` line (reason, kid, sub; never the token).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use crate::support::logs::captured;
 
 use axum::Router;
 use axum::body::Body;
@@ -300,48 +299,6 @@ async fn server_errors_are_500_with_a_generic_body_and_no_challenge() {
 
 // ----- logging -----
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The JSON lines logged inside the span `log_test`.
-    fn lines(&self) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8");
-        text.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON log line"))
-            .filter(|l| l["span"]["name"] == "log_test")
-            .collect()
-    }
-}
-
-/// One global capturing subscriber for this test binary, installed before any test logs: a
-/// scoped (`set_default`) subscriber races with other test threads over tracing's per-callsite
-/// interest cache and can miss events.
-fn captured() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-        captured
-    })
-}
-
 #[tokio::test]
 async fn refusals_are_logged_with_reason_kid_and_sub_never_the_token() {
     let expired = bad_tokens()[0].0.clone();
@@ -359,7 +316,7 @@ async fn refusals_are_logged_with_reason_kid_and_sub_never_the_token() {
     .instrument(tracing::info_span!("log_test"))
     .await;
 
-    let lines = captured().lines();
+    let lines = captured().in_span("log_test");
     let all = serde_json::to_string(&lines).expect("json");
     for token in [&expired, &forged, &user] {
         assert!(!all.contains(token.as_str()), "a token was logged");

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+
+use crate::support::logs::captured;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -350,37 +352,13 @@ async fn refused(response: reqwest::Response, status: StatusCode, code: &str) ->
 
 // ----- captured logs -----
 
-fn logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
-    LOGS.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-struct LogWriter;
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        logs().lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// One global subscriber for the whole test binary (scoped ones race over the callsite cache).
+/// Installs the binary's one capturing subscriber (see `support::logs`).
 fn init_logs() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(|| LogWriter)
-            .init();
-    });
+    captured();
 }
 
 fn logged() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+    captured().text()
 }
 
 // ----- the mobile client's life -----
@@ -1276,7 +1254,10 @@ async fn logs_name_the_subject_on_success_and_nothing_secret() {
 
     let logs = logged();
     assert!(
-        logs.contains("login succeeded") && logs.contains("sub=u-0042"),
+        captured()
+            .lines()
+            .iter()
+            .any(|l| l["fields"]["message"] == "login succeeded" && l["fields"]["sub"] == "u-0042"),
         "{logs}"
     );
     assert!(logs.contains("login refused: bad credentials"), "{logs}");

@@ -6,13 +6,11 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use aws_lc_rs::hmac;
-use common::*;
 use tokengate::{
     Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, ManualClock, NoExtra, Revocation,
     RevocationFuture, TokenKind, TokenPart, TokenRef, Verifier,

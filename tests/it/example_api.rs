@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test reports failure
 
 #[allow(dead_code, unreachable_pub)] // the binary's entry points (run, signals) are not used here
-#[path = "../examples/api/server/mod.rs"]
+#[path = "../../examples/api/server/mod.rs"]
 mod server;
 
 use std::net::SocketAddr;
@@ -380,7 +380,7 @@ fn run_binary(vars: &[(&str, &str)]) -> (bool, String) {
 fn bad_settings_stop_the_server_with_one_line_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let weak = dir.path().join("weak.pem");
-    std::fs::write(&weak, include_str!("data/rsa1024.pem")).unwrap();
+    std::fs::write(&weak, include_str!("../data/rsa1024.pem")).unwrap();
     let corrupt = dir.path().join("corrupt.pem");
     std::fs::write(
         &corrupt,
