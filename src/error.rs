@@ -135,7 +135,7 @@ pub enum Error {
     /// A valid token lacks the role or permission a guard requires (RFC 6750 `insufficient_scope`,
     /// HTTP 403). The requirement is the guard's configuration, never a claim value.
     #[error("{0}")]
-    InsufficientScope(crate::rbac::Requirement),
+    InsufficientScope(crate::requirement::Requirement),
     /// A request authenticated by the access-token cookie uses an unsafe method (anything but
     /// `GET`, `HEAD`, `OPTIONS`, `TRACE`) without an `X-CSRF-Token` header, with several, or with
     /// one that is not the CSRF value of the token's session (see

@@ -9,9 +9,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::Error;
 use crate::claims::NoExtra;
 use crate::clock::{self, Clock};
+use crate::error::Error;
 use crate::keys::{Key, KeyRing};
 
 /// What a token is for. Each kind has its own `typ` header, and a verifier expecting one kind

@@ -72,31 +72,30 @@
 //! The crypto is aws-lc (through `aws-lc-rs`, the backend `jsonwebtoken` is built with here),
 //! selected at compile time: there is no runtime provider to forget to install.
 
-mod claims;
-#[cfg(feature = "cli")]
-pub mod cli;
+// Foundation: no HTTP, no tokens.
 mod clock;
-mod cookie;
 mod error;
-mod extract;
+mod requirement;
+mod roles;
+// Tokens.
+mod claims;
 mod issue;
 mod keys;
-mod login;
-mod password;
-mod rbac;
-mod refresh;
-mod rejection;
-mod store;
 mod verify;
+// State.
+mod password;
+mod sessions;
+mod store;
+// HTTP: the only layers that import axum, http or tower.
+mod login;
+mod web;
+// Tools.
+#[cfg(feature = "cli")]
+pub mod cli;
 
 pub use claims::{Claims, NoExtra};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cookie::{
-    ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,
-    DEFAULT_REFRESH_PATH, MIN_CSRF_SECRET_LEN, REFRESH_COOKIE, SameSite, SetCookies,
-};
 pub use error::{Error, TokenPart};
-pub use extract::{DEFAULT_REALM, Gate, GateBuilder, SharedClaims};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };
@@ -110,15 +109,11 @@ pub use password::{
     DEFAULT_QUEUE_PER_WORKER, MAX_STORED_MEMORY_KIB, PasswordHash, Passwords, PasswordsBuilder,
     Verification,
 };
-pub use rbac::{
-    AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, RequireRoleLayer,
-    RequireRoleService, Requirement, Role, RoleHierarchy, RoleHierarchyBuilder, Roles,
-    is_scope_token,
-};
-pub use refresh::{
+pub use requirement::{Requirement, is_scope_token};
+pub use roles::{RoleHierarchy, RoleHierarchyBuilder};
+pub use sessions::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
 };
-pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};
 pub use store::{
     DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
     ThrottlePolicy,
@@ -131,6 +126,13 @@ pub use store::{
 pub use verify::{
     BoxError, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY,
     Revocation, RevocationFuture, TokenRef, Verifier, VerifierBuilder,
+};
+pub use web::{
+    ACCESS_COOKIE, AllOf, AnyOf, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,
+    DEFAULT_REALM, DEFAULT_REFRESH_PATH, ErrorBody, Gate, GateBuilder, MIN_CSRF_SECRET_LEN,
+    Permission, Permissions, REFRESH_COOKIE, REJECTION_LOG_TARGET, Rejection, RequirePermission,
+    RequireRole, RequireRoleLayer, RequireRoleService, Role, Roles, SameSite, SetCookies,
+    SharedClaims,
 };
 
 /// The JWK types used by [`KeyRing::jwks`] and [`Key::from_jwk`] (re-exported from

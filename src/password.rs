@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
-use crate::Error;
+use crate::error::Error;
 
 /// OWASP's argon2id memory cost: 19456 KiB (19 MiB).
 pub const DEFAULT_MEMORY_KIB: u32 = 19 * 1024;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{NewFamily, Rotation, Store, Throttle, ThrottlePolicy};
-use crate::Error;
 use crate::clock::{self, Clock};
+use crate::error::Error;
 use crate::verify::{BoxError, MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
 
 /// Default capacity of a [`MemoryStore`]: one million entries (a few hundred MB at most).

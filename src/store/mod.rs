@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::Error;
+use crate::error::Error;
 #[cfg(doc)]
 use crate::verify::MAX_LEEWAY;
 use crate::verify::Revocation;

@@ -13,8 +13,8 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use super::{NewFamily, Rotation, Store, Throttle, ThrottlePolicy};
-use crate::Error;
 use crate::clock::{self, Clock};
+use crate::error::Error;
 use crate::verify::{BoxError, MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
 
 /// Default key prefix of a [`RedisStore`]: `tokengate:`.

@@ -11,8 +11,8 @@ use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
-use crate::Error;
-use crate::extract::Gate;
+use crate::error::Error;
+use crate::web::gate::Gate;
 
 /// The `tracing` target every refusal is logged under.
 pub const REJECTION_LOG_TARGET: &str = "tokengate::rejection";
@@ -303,7 +303,7 @@ impl Rejection {
             Error::InsufficientScope(requirement) => {
                 let scope = requirement
                     .names()
-                    .filter(|n| crate::rbac::is_scope_token(n))
+                    .filter(|n| crate::requirement::is_scope_token(n))
                     .collect::<Vec<_>>()
                     .join(" ");
                 (!scope.is_empty()).then_some(scope)

@@ -9,10 +9,11 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
 use super::{AuthRouter, Failure, LOG_TARGET, Media, error_json, media, no_store};
-use crate::Error;
 use crate::claims::NoExtra;
-use crate::cookie::{CookieConfig, read_cookie};
-use crate::refresh::TokenPair;
+use crate::error::Error;
+use crate::sessions::TokenPair;
+use crate::web::cookie::CookieConfig;
+use crate::web::credentials::read_cookie;
 
 /// The body of a successful cookie login or refresh: no token, only when the access cookie
 /// expires.

@@ -16,8 +16,8 @@ use http::{HeaderMap, HeaderValue, Method};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::Error;
-use crate::refresh::TokenPair;
+use crate::error::Error;
+use crate::sessions::TokenPair;
 
 /// Default path of the refresh cookie: `/auth/session/refresh`, the cookie-mode refresh endpoint
 /// of the `/auth` router. The browser sends the refresh token to that path only.
@@ -512,36 +512,6 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-/// The value of the one non-empty cookie called `name`, `Ok(None)` when there is none.
-///
-/// # Errors
-/// [`Error::InvalidRequest`] when several non-empty cookies have that name (a planted duplicate).
-pub(crate) fn read_cookie<'h>(
-    headers: &'h HeaderMap,
-    name: &str,
-) -> Result<Option<&'h str>, Error> {
-    let mut found = None;
-    for pair in headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-    {
-        let Some((n, v)) = pair.split_once('=') else {
-            continue;
-        };
-        let v = v.trim();
-        if n.trim() != name || v.is_empty() {
-            continue;
-        }
-        if found.is_some() {
-            return Err(Error::InvalidRequest("cookie sent more than once"));
-        }
-        found = Some(v);
-    }
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,26 +596,6 @@ mod tests {
         assert!(matches!(
             c.check_csrf(&post, &h(&[&good]), None),
             Err(Error::CsrfFailed("token is not bound to a session"))
-        ));
-    }
-
-    #[test]
-    fn read_cookie_finds_one_and_refuses_duplicates() {
-        let mut m = HeaderMap::new();
-        m.append(
-            http::header::COOKIE,
-            HeaderValue::from_static("a=1; access_token=xyz; b="),
-        );
-        assert_eq!(read_cookie(&m, "access_token").unwrap(), Some("xyz"));
-        assert_eq!(read_cookie(&m, "b").unwrap(), None);
-        assert_eq!(read_cookie(&m, "c").unwrap(), None);
-        m.append(
-            http::header::COOKIE,
-            HeaderValue::from_static("access_token=abc"),
-        );
-        assert!(matches!(
-            read_cookie(&m, "access_token"),
-            Err(Error::InvalidRequest("cookie sent more than once"))
         ));
     }
 

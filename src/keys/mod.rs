@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 
 pub use jsonwebtoken::Algorithm;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A; RFC 7518 §3.3 says "2048 or larger").
 pub const MIN_RSA_BITS: usize = 2048;

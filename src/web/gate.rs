@@ -1,24 +1,19 @@
-//! axum extractors: a request's bearer token, verified, as [`Claims<T>`].
-//!
-//! The behaviour is documented on [`Gate`] (this module is private, its items are re-exported).
+//! [`Gate`]: what the extractors, guards and layers need to turn a request into verified claims.
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum_extra::extract::cookie::Cookie;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::request::Parts;
-use http::{HeaderMap, Method, header};
+use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
-use serde::{Serialize, Serializer};
 
-use crate::cookie::{CookieConfig, read_cookie};
-use crate::rbac::RoleHierarchy;
-use crate::rejection::{ErrorBody, Rejection};
-use crate::{Claims, Error, NoExtra, Verifier};
+use super::cookie::CookieConfig;
+use super::credentials::{bearer_token, peek, read_cookie};
+use super::rejection::{ErrorBody, Rejection};
+use crate::claims::Claims;
+use crate::error::Error;
+use crate::requirement::Requirement;
+use crate::roles::RoleHierarchy;
+use crate::verify::Verifier;
 
 /// Default realm in `WWW-Authenticate` challenges: `"api"`.
 pub const DEFAULT_REALM: &str = "api";
@@ -28,7 +23,7 @@ pub const DEFAULT_REALM: &str = "api";
 /// `Arc`).
 ///
 /// Put it in the router state — directly, or as a field of the application's state with a
-/// [`FromRef`] implementation — and every handler can take [`Claims`]:
+/// [`FromRef`](axum::extract::FromRef) implementation — and every handler can take [`Claims`]:
 ///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
@@ -63,7 +58,7 @@ pub const DEFAULT_REALM: &str = "api";
 /// # What the extractors do
 ///
 /// [`Claims<T>`] is itself the extractor. It reads the application's [`Gate`] from the router
-/// state (through [`FromRef`], so the state can be the `Gate` itself or any struct holding one),
+/// state (through [`FromRef`](axum::extract::FromRef), so the state can be the `Gate` itself or any struct holding one),
 /// reads the `Authorization: Bearer` header, verifies the token with [`Verifier::verify`]
 /// (every check, including the revocation hook) and yields the claims.
 ///
@@ -336,259 +331,49 @@ impl Gate {
     }
 }
 
-/// Finds the bearer token in `headers`; `Ok(None)` when there are no bearer credentials.
-fn bearer_token<'h>(
-    headers: &'h HeaderMap,
-    cookie: Option<&str>,
-) -> Result<Option<&'h str>, Error> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(Error::InvalidRequest("multiple Authorization headers"));
-    }
-    // `Bearer` (any case), one space, then the token (RFC 6750 §2.1). A value that does not start
-    // with the `Bearer` scheme is another scheme: no bearer credentials.
-    let bytes = first.as_bytes();
-    let scheme_end = bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
-    if !bytes[..scheme_end].eq_ignore_ascii_case(b"bearer") {
-        return Ok(None);
-    }
-    let rest = &bytes[scheme_end..];
-    let start = rest
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(rest.len());
-    let token = &rest[start..];
-    if token.is_empty() {
-        return Err(Error::InvalidRequest("empty bearer token"));
-    }
-    if !is_b64token(token) {
-        return Err(Error::InvalidRequest("malformed bearer token"));
-    }
-    // A b64token is ASCII, so this cannot fail.
-    let token =
-        std::str::from_utf8(token).map_err(|_| Error::InvalidRequest("malformed bearer token"))?;
-    if let Some(name) = cookie
-        && has_cookie(headers, name)
-    {
-        return Err(Error::InvalidRequest(
-            "token in both the Authorization header and a cookie",
-        ));
-    }
-    Ok(Some(token))
-}
-
-/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(token: &[u8]) -> bool {
-    let padding = token.iter().rev().take_while(|b| **b == b'=').count();
-    let body = &token[..token.len() - padding];
-    // One pass without early exit, which the compiler vectorises: tokens are hundreds of bytes.
-    !body.is_empty()
-        && body.iter().fold(true, |ok, &b| {
-            ok & (b.is_ascii_alphanumeric() | matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
-        })
-}
-
-/// Whether any `Cookie` header holds a non-empty cookie called `name`.
-fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| Cookie::parse(pair.trim()).ok())
-        .any(|c| c.name() == name && !c.value().is_empty())
-}
-
-/// For the log line of a refused token: its `kid` when the header is readable, and its `sub` when
-/// the error shows the signature was verified (so the value is authentic).
-fn peek(token: &str, error: &Error) -> (Option<String>, Option<String>) {
-    #[derive(serde::Deserialize)]
-    struct Kid {
-        kid: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Sub {
-        sub: Option<String>,
-    }
-    if matches!(error, Error::TokenTooLarge { .. } | Error::Malformed) {
-        return (None, None);
-    }
-    let mut segments = token.split('.');
-    let decode = |s: Option<&str>| s.and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
-    let kid = decode(segments.next())
-        .and_then(|h| serde_json::from_slice::<Kid>(&h).ok())
-        .and_then(|h| h.kid);
-    let signed = matches!(
-        error,
-        Error::Expired
-            | Error::NotYetValid
-            | Error::IssuedInFuture
-            | Error::InvalidIssuer
-            | Error::InvalidAudience
-            | Error::Revoked
-            | Error::RevocationUnavailable(_)
-    );
-    let sub = if signed {
-        decode(segments.next())
-            .and_then(|p| serde_json::from_slice::<Sub>(&p).ok())
-            .and_then(|p| p.sub)
-    } else {
-        None
-    };
-    (kid, sub)
-}
-
-impl<S, T> FromRequestParts<S> for Claims<T>
-where
-    Gate: FromRef<S>,
-    S: Send + Sync,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    type Rejection = Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        <SharedClaims<T> as FromRequestParts<S>>::from_request_parts(parts, state)
-            .await
-            .map(SharedClaims::into_owned)
-    }
-}
-
-impl<S, T> OptionalFromRequestParts<S> for Claims<T>
-where
-    Gate: FromRef<S>,
-    S: Send + Sync,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    type Rejection = Rejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let shared = shared_claims::<S, T>(parts, state).await?;
-        Ok(shared.map(SharedClaims::into_owned))
-    }
-}
-
-/// The verified claims of a request, shared rather than copied: [`Claims<T>`] as an extractor
-/// hands each handler its own copy of the claims; this hands it the claims the verifier's cache
-/// holds for the token (see [`Verifier::verify_shared`]), so a request with a token seen before
-/// costs no allocation for them. Same checks, same rejections, same `Option` form as
-/// [`Claims<T>`]; reads like it through [`Deref`], serializes like it.
-///
-/// ```
-/// use axum::{Json, Router, routing::get};
-/// use tokengate::{Gate, SharedClaims};
-///
-/// async fn me(claims: SharedClaims) -> Json<SharedClaims> {
-///     assert!(!claims.sub.is_empty());
-///     Json(claims)
-/// }
-/// let app: Router<Gate> = Router::new().route("/me", get(me));
-/// ```
-pub struct SharedClaims<T = NoExtra>(Arc<Claims<T>>);
-
-impl<T> SharedClaims<T> {
-    /// The shared claims.
-    #[must_use]
-    pub fn into_inner(self) -> Arc<Claims<T>> {
-        self.0
-    }
-
-    /// The claims as an owned value: moved out when nothing else shares them, else copied.
-    #[must_use]
-    pub fn into_owned(self) -> Claims<T>
-    where
-        T: Clone,
-    {
-        Arc::unwrap_or_clone(self.0)
-    }
-}
-
-impl<T> Clone for SharedClaims<T> {
-    fn clone(&self) -> Self {
-        Self(Arc::clone(&self.0))
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for SharedClaims<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SharedClaims").field(&*self.0).finish()
-    }
-}
-
-impl<T> Deref for SharedClaims<T> {
-    type Target = Claims<T>;
-    fn deref(&self) -> &Claims<T> {
-        &self.0
-    }
-}
-
-impl<T> From<Arc<Claims<T>>> for SharedClaims<T> {
-    fn from(claims: Arc<Claims<T>>) -> Self {
-        Self(claims)
-    }
-}
-
-impl<T: Serialize> Serialize for SharedClaims<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-/// Claims a layer (`RequireRoleLayer`) already verified, or the request's token verified now.
-async fn shared_claims<S, T>(parts: &Parts, state: &S) -> Result<Option<SharedClaims<T>>, Rejection>
-where
-    Gate: FromRef<S>,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    if let Some(claims) = parts.extensions.get::<Claims<T>>() {
-        return Ok(Some(SharedClaims(Arc::new(claims.clone()))));
-    }
-    let claims = Gate::from_ref(state)
-        .authenticate_shared(&parts.method, &parts.headers)
-        .await?;
-    Ok(claims.map(SharedClaims))
-}
-
-impl<S, T> FromRequestParts<S> for SharedClaims<T>
-where
-    Gate: FromRef<S>,
-    S: Send + Sync,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    type Rejection = Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        shared_claims(parts, state)
-            .await?
-            .ok_or_else(|| Gate::from_ref(state).reject(Error::MissingCredentials))
-    }
-}
-
-impl<S, T> OptionalFromRequestParts<S> for SharedClaims<T>
-where
-    Gate: FromRef<S>,
-    S: Send + Sync,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    type Rejection = Rejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        shared_claims(parts, state).await
+impl Gate {
+    /// Checks `claims` against `requirement` with this gate's role hierarchy.
+    ///
+    /// ```
+    /// use tokengate::{Algorithm, Error, Gate, Grant, Issuer, Key, KeyRing, Requirement, RoleHierarchy, Verifier};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32])?)?;
+    /// let issuer = Issuer::builder(ring.clone()).issuer("i").audience("a").build()?;
+    /// let gate = Gate::builder(Verifier::builder(ring).issuer("i").audience("a").build()?)
+    ///     .roles(RoleHierarchy::builder().role("admin", ["editor"]).build()?)
+    ///     .build()?;
+    /// let claims: tokengate::Claims =
+    ///     gate.verifier().verify(&issuer.issue_access(&Grant::new("u").role("admin"))?.token).await?;
+    ///
+    /// assert!(gate.require(&claims, &Requirement::role("editor")).is_ok());
+    /// let refused = gate.require(&claims, &Requirement::permission("billing")).unwrap_err();
+    /// assert_eq!(refused.status(), 403);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A [`Rejection`] with [`Error::InsufficientScope`] (403) when the requirement is not met.
+    pub fn require<T>(
+        &self,
+        claims: &Claims<T>,
+        requirement: &Requirement,
+    ) -> Result<(), Rejection> {
+        if requirement.is_met_by(claims, self.roles()) {
+            Ok(())
+        } else {
+            Err(self
+                .reject(Error::InsufficientScope(requirement.clone()))
+                .with_sub(Some(&claims.sub)))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Algorithm, Grant, Issuer, Key, KeyRing, NoExtra};
+    use crate::claims::NoExtra;
+    use crate::issue::{Grant, Issuer};
+    use crate::keys::{Algorithm, Key, KeyRing};
     use http::HeaderValue;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -600,73 +385,6 @@ mod tests {
             );
         }
         h
-    }
-
-    #[test]
-    fn bearer_token_cases() {
-        let ok = |v: &str| {
-            bearer_token(&headers(&[("authorization", v)]), None).map(|t| t.map(str::to_owned))
-        };
-        assert_eq!(
-            ok("Bearer abc.def.ghi").unwrap().as_deref(),
-            Some("abc.def.ghi")
-        );
-        assert_eq!(ok("bearer abc").unwrap().as_deref(), Some("abc"));
-        assert_eq!(ok("BEARER abc==").unwrap().as_deref(), Some("abc=="));
-        assert_eq!(ok("Bearer   abc").unwrap().as_deref(), Some("abc"));
-        assert_eq!(ok("Basic dXNlcjpwYXNz").unwrap(), None);
-        assert_eq!(ok("Digest x=1").unwrap(), None);
-        for (v, msg) in [
-            ("Bearer", "empty bearer token"),
-            ("Bearer ", "empty bearer token"),
-            ("bearer    ", "empty bearer token"),
-            ("Bearer a b", "malformed bearer token"),
-            ("Bearer a\"b", "malformed bearer token"),
-            ("Bearer =", "malformed bearer token"),
-            ("Bearer a=b", "malformed bearer token"),
-        ] {
-            assert!(
-                matches!(ok(v), Err(Error::InvalidRequest(m)) if m == msg),
-                "{v}: {:?}",
-                ok(v)
-            );
-        }
-        assert_eq!(bearer_token(&HeaderMap::new(), None).unwrap(), None);
-        let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
-        assert!(matches!(
-            bearer_token(&two, None),
-            Err(Error::InvalidRequest("multiple Authorization headers"))
-        ));
-    }
-
-    #[test]
-    fn non_utf8_bearer_is_malformed() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
-        );
-        assert!(matches!(
-            bearer_token(&h, None),
-            Err(Error::InvalidRequest("malformed bearer token"))
-        ));
-    }
-
-    #[test]
-    fn token_in_header_and_cookie_is_refused() {
-        let both = headers(&[
-            ("authorization", "Bearer abc"),
-            ("cookie", "theme=dark; at=xyz"),
-        ]);
-        assert!(matches!(
-            bearer_token(&both, Some("at")),
-            Err(Error::InvalidRequest(
-                "token in both the Authorization header and a cookie"
-            ))
-        ));
-        // Other cookies, or no cookie name configured, do not matter.
-        assert_eq!(bearer_token(&both, Some("other")).unwrap(), Some("abc"));
-        assert_eq!(bearer_token(&both, None).unwrap(), Some("abc"));
     }
 
     #[tokio::test]
@@ -705,22 +423,6 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.status(), 400);
         assert_eq!(err.error_code(), "invalid_request");
-    }
-
-    #[test]
-    fn peek_reads_kid_always_and_sub_only_after_the_signature() {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"k1"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"alice"}"#);
-        let token = format!("{header}.{payload}.sig");
-        assert_eq!(
-            peek(&token, &Error::Expired),
-            (Some("k1".into()), Some("alice".into()))
-        );
-        assert_eq!(
-            peek(&token, &Error::InvalidSignature),
-            (Some("k1".into()), None)
-        );
-        assert_eq!(peek(&token, &Error::Malformed), (None, None));
     }
 
     #[test]

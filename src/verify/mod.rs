@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::Error;
 use crate::claims::{self, Claims};
 use crate::clock::{self, Clock};
+use crate::error::Error;
 use crate::error::TokenPart;
 use crate::issue::{self, TokenKind};
 use crate::keys::{Algorithm, Key, KeyRing};

@@ -24,17 +24,17 @@ use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::Error;
 use crate::claims::{Claims, NoExtra};
-use crate::extract::Gate;
+use crate::error::Error;
 use crate::issue::Grant;
 use crate::password::{PasswordHash, Passwords, Verification};
-use crate::refresh::{Sessions, TokenPair};
-use crate::rejection::Rejection;
+use crate::sessions::{Sessions, TokenPair};
 use crate::store::ThrottlePolicy;
 use crate::verify::BoxError;
+use crate::web::gate::Gate;
+use crate::web::rejection::Rejection;
 
-mod session;
+mod cookie_routes;
 
 /// Default largest request body the `/auth` routes read: 16 KiB. Larger bodies are answered 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
@@ -398,11 +398,11 @@ impl AuthRouter {
             router = router
                 .route(
                     "/session",
-                    post(session::create)
-                        .delete(session::delete)
-                        .fallback(session::method_not_allowed),
+                    post(cookie_routes::create)
+                        .delete(cookie_routes::delete)
+                        .fallback(cookie_routes::method_not_allowed),
                 )
-                .route("/session/refresh", post(session::refresh));
+                .route("/session/refresh", post(cookie_routes::refresh));
         }
         router
             .method_not_allowed_fallback(method_not_allowed)

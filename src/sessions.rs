@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Error;
 use crate::claims::Claims;
+use crate::error::Error;
 use crate::issue::{self, Grant, Issued, Issuer, TokenKind};
 use crate::store::{NewFamily, Rotation, Store};
 use crate::verify::{MAX_LEEWAY, TokenRef, Verifier};

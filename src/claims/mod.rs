@@ -16,8 +16,10 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::Error;
+use crate::error::Error;
 use crate::error::TokenPart;
+use crate::requirement::Requirement;
+use crate::roles::RoleHierarchy;
 
 mod fast;
 
@@ -480,6 +482,15 @@ fn parse_full<T: DeserializeOwned>(json: &[u8]) -> Result<Claims<T>, Error> {
     de.end()
         .map_err(|_| Error::InvalidJson(TokenPart::Claims))?;
     parsed
+}
+
+impl Requirement {
+    /// Whether `claims` meet the requirement, applying `hierarchy` to roles (permissions match
+    /// the token's `permissions` or `scope` exactly).
+    #[must_use]
+    pub fn is_met_by<T>(&self, claims: &Claims<T>, hierarchy: &RoleHierarchy) -> bool {
+        self.is_met_by_grants(hierarchy, &claims.roles, &claims.permissions)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,29 @@
+//! The HTTP layer: the only part of the crate that knows axum, http and tower.
+//!
+//! - [`credentials`]: the bearer token and cookies of a request;
+//! - [`gate`]: [`Gate`], what every extractor, guard and layer needs;
+//! - [`extract`]: the [`Claims`](crate::Claims) and [`SharedClaims`] extractors;
+//! - [`guard`]: the typed [`RequireRole`] / [`RequirePermission`] extractors and their markers;
+//! - [`layer`]: [`RequireRoleLayer`], a guard for a whole router;
+//! - [`cookie`]: cookie transport for browsers, with CSRF protection;
+//! - [`rejection`]: the one mapping from an [`Error`](crate::Error) to an HTTP answer.
+
+pub(crate) mod cookie;
+pub(crate) mod credentials;
+mod extract;
+pub(crate) mod gate;
+mod guard;
+mod layer;
+pub(crate) mod rejection;
+
+pub use cookie::{
+    ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,
+    DEFAULT_REFRESH_PATH, MIN_CSRF_SECRET_LEN, REFRESH_COOKIE, SameSite, SetCookies,
+};
+pub use extract::SharedClaims;
+pub use gate::{DEFAULT_REALM, Gate, GateBuilder};
+pub use guard::{
+    AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, Role, Roles,
+};
+pub use layer::{RequireRoleLayer, RequireRoleService};
+pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};
