@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::claims::NoExtra;
 use crate::clock::{self, Clock};
-use crate::error::Error;
+use crate::error::{Error, InternalError, KeyError, SerializeError};
 use crate::keys::{Key, KeyRing};
 
 /// What a token is for. Each kind has its own `typ` header, and a verifier expecting one kind
@@ -255,7 +255,7 @@ impl Issuer {
     /// Mints an access token.
     ///
     /// # Errors
-    /// [`Error::NoSigningKey`], [`Error::Crypto`], [`Error::Serialize`] for unserializable extra
+    /// [`KeyError::NoSigningKey`](crate::KeyError::NoSigningKey), [`InternalError::Crypto`](crate::InternalError::Crypto), [`InternalError::Serialize`](crate::InternalError::Serialize) for unserializable extra
     /// claims.
     pub fn issue_access<T: Serialize>(&self, grant: &Grant<T>) -> Result<Issued, Error> {
         self.issue(TokenKind::Access, grant)
@@ -275,7 +275,10 @@ impl Issuer {
     /// # Errors
     /// As [`Issuer::issue_access`].
     pub fn issue<T: Serialize>(&self, kind: TokenKind, grant: &Grant<T>) -> Result<Issued, Error> {
-        let key = self.ring.signing_key().ok_or(Error::NoSigningKey)?;
+        let key = self
+            .ring
+            .signing_key()
+            .ok_or(Error::Key(KeyError::NoSigningKey))?;
         let now = self.clock.now();
         let ttl = grant.ttl.unwrap_or(match kind {
             TokenKind::Refresh => self.refresh_ttl,
@@ -372,24 +375,26 @@ impl IssuerBuilder {
     ///
     /// # Errors
     /// [`Error::Config`] naming `issuer` or `audience` when missing or empty, or a TTL of zero;
-    /// [`Error::NoSigningKey`] when the ring cannot sign.
+    /// [`KeyError::NoSigningKey`](crate::KeyError::NoSigningKey) when the ring cannot sign.
     pub fn build(self) -> Result<Issuer, Error> {
         let iss = self
             .iss
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::Config("issuer: an `iss` value is required".into()))?;
+            .ok_or_else(|| Error::config("issuer", "an `iss` value is required"))?;
         if self.aud.is_empty() || self.aud.iter().any(String::is_empty) {
-            return Err(Error::Config(
-                "audience: at least one non-empty `aud` is required".into(),
+            return Err(Error::config(
+                "audience",
+                "at least one non-empty `aud` is required",
             ));
         }
         if self.access_ttl.is_zero() || self.refresh_ttl.is_zero() {
-            return Err(Error::Config(
-                "access_ttl/refresh_ttl: must be greater than zero".into(),
+            return Err(Error::config(
+                "access_ttl/refresh_ttl",
+                "must be greater than zero",
             ));
         }
         if self.ring.signing_key().is_none() {
-            return Err(Error::NoSigningKey);
+            return Err(Error::Key(KeyError::NoSigningKey));
         }
         Ok(Issuer {
             ring: self.ring,
@@ -437,7 +442,7 @@ impl Serialize for AudRef<'_> {
 /// A new random identifier: 128 bits, base64url (22 characters).
 pub(crate) fn new_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Crypto)?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Internal(InternalError::Crypto))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -455,7 +460,7 @@ pub(crate) fn header_b64(key: &Key, typ: &str) -> Result<String, Error> {
         typ,
         kid: key.kid(),
     })
-    .map_err(Error::Serialize)?;
+    .map_err(|e| Error::Internal(InternalError::Serialize(SerializeError::new(e))))?;
     Ok(URL_SAFE_NO_PAD.encode(header))
 }
 
@@ -465,7 +470,8 @@ pub(crate) fn sign_compact<C: Serialize>(
     typ: &str,
     claims: &C,
 ) -> Result<String, Error> {
-    let payload = serde_json::to_vec(claims).map_err(Error::Serialize)?;
+    let payload = serde_json::to_vec(claims)
+        .map_err(|e| Error::Internal(InternalError::Serialize(SerializeError::new(e))))?;
     let mut out = header_b64(key, typ)?;
     out.reserve(payload.len() * 4 / 3 + 700);
     out.push('.');

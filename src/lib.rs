@@ -95,7 +95,10 @@ pub mod cli;
 
 pub use claims::{Claims, NoExtra};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, TokenPart};
+pub use error::{
+    BoxError, Denied, Error, InternalError, KeyError, RequestError, SerializeError, TokenError,
+    TokenPart, Unavailable,
+};
 pub use issue::{
     DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
 };
@@ -124,8 +127,8 @@ pub use store::{
     RedisStoreBuilder,
 };
 pub use verify::{
-    BoxError, DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY,
-    Revocation, RevocationFuture, TokenRef, Verifier, VerifierBuilder,
+    DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation,
+    RevocationFuture, TokenRef, Verifier, VerifierBuilder,
 };
 pub use web::{
     ACCESS_COOKIE, AllOf, AnyOf, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,

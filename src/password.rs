@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, InternalError, RequestError, Unavailable};
 
 /// OWASP's argon2id memory cost: 19456 KiB (19 MiB).
 pub const DEFAULT_MEMORY_KIB: u32 = 19 * 1024;
@@ -24,7 +24,7 @@ pub const DEFAULT_PARALLELISM: u32 = 1;
 /// inputs sent to burn CPU).
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
 /// Largest memory cost a *stored* hash may ask for when verified (unless the configured cost is
-/// larger): 256 MiB. Hashes asking for more are refused with [`Error::PasswordHashInvalid`].
+/// larger): 256 MiB. Hashes asking for more are refused with [`InternalError::PasswordHashInvalid`](crate::InternalError::PasswordHashInvalid).
 pub const MAX_STORED_MEMORY_KIB: u32 = 256 * 1024;
 /// Default number of requests allowed to wait for a hashing thread, per thread.
 pub const DEFAULT_QUEUE_PER_WORKER: usize = 16;
@@ -99,7 +99,7 @@ impl Verification {
 /// - those threads run at the lowest scheduling priority (nice 19 on Unix, through the
 ///   `thread-priority` crate), so the request-serving threads win the CPU when both want it;
 /// - at most `queue` further requests wait (default: 16 per worker); past that the request is
-///   refused at once with [`Error::PasswordBusy`] (the login router answers 503 with `Retry-After`)
+///   refused at once with [`Unavailable::PasswordBusy`](crate::Unavailable::PasswordBusy) (the login router answers 503 with `Retry-After`)
 ///   instead of piling up.
 ///
 /// The blocking [`Passwords::hash_blocking`] and [`Passwords::verify_blocking`] run on the
@@ -109,7 +109,7 @@ impl Verification {
 ///
 /// - Passwords are taken whole, as UTF-8 bytes (no truncation, no normalisation); anything longer
 ///   than `max_len` (default [`DEFAULT_MAX_PASSWORD_LEN`], 1024 bytes) is refused with
-///   [`Error::PasswordTooLong`] before any work.
+///   [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong) before any work.
 /// - The copies handed to the hashing threads are zeroized when dropped.
 /// - [`Passwords::verify_or_dummy`] checks a password of an unknown user against a dummy hash made
 ///   with the configured parameters, so an unknown user and a wrong password cost the same time
@@ -208,7 +208,7 @@ impl PasswordsBuilder {
     }
 
     /// Longest password accepted, in bytes; default [`DEFAULT_MAX_PASSWORD_LEN`] (1024). Longer
-    /// ones are refused with [`Error::PasswordTooLong`] before any hashing.
+    /// ones are refused with [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong) before any hashing.
     pub fn max_len(mut self, bytes: usize) -> Self {
         self.max_len = bytes;
         self
@@ -222,7 +222,7 @@ impl PasswordsBuilder {
     }
 
     /// How many requests may wait for a hashing thread before new ones are refused with
-    /// [`Error::PasswordBusy`]; default [`DEFAULT_QUEUE_PER_WORKER`] (16) per worker. Zero means
+    /// [`Unavailable::PasswordBusy`](crate::Unavailable::PasswordBusy); default [`DEFAULT_QUEUE_PER_WORKER`] (16) per worker. Zero means
     /// "only as many as there are idle workers".
     pub fn queue(mut self, n: usize) -> Self {
         self.queue = Some(n);
@@ -246,15 +246,16 @@ impl PasswordsBuilder {
     pub fn build(self) -> Result<Passwords, Error> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| {
-                Error::Config(format!(
-                    "memory_kib/iterations/parallelism: invalid argon2 parameters ({e})"
-                ))
+                Error::config(
+                    "memory_kib/iterations/parallelism",
+                    format!("invalid argon2 parameters ({e})"),
+                )
             })?;
         if self.max_len == 0 {
-            return Err(Error::Config("max_len: must be at least 1 byte".into()));
+            return Err(Error::config("max_len", "must be at least 1 byte"));
         }
         let workers = match self.workers {
-            Some(0) => return Err(Error::Config("workers: must be at least 1".into())),
+            Some(0) => return Err(Error::config("workers", "must be at least 1")),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, usize::from),
         };
@@ -284,8 +285,8 @@ impl Passwords {
     /// Hashes `password` on a hashing thread.
     ///
     /// # Errors
-    /// [`Error::PasswordTooLong`]; [`Error::PasswordBusy`] when the wait queue is full;
-    /// [`Error::Crypto`] when the random salt or the hashing fails.
+    /// [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong); [`Unavailable::PasswordBusy`](crate::Unavailable::PasswordBusy) when the wait queue is full;
+    /// [`InternalError::Crypto`](crate::InternalError::Crypto) when the random salt or the hashing fails.
     pub async fn hash(&self, password: &str) -> Result<PasswordHash, Error> {
         self.inner.hasher.check_len(password)?;
         let password = Zeroizing::new(password.to_owned());
@@ -299,8 +300,8 @@ impl Passwords {
     /// Checks `password` against a stored PHC hash on a hashing thread.
     ///
     /// # Errors
-    /// [`Error::PasswordTooLong`]; [`Error::PasswordBusy`] when the wait queue is full;
-    /// [`Error::PasswordHashInvalid`] when `hash` is not an argon2 PHC string or asks for more
+    /// [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong); [`Unavailable::PasswordBusy`](crate::Unavailable::PasswordBusy) when the wait queue is full;
+    /// [`InternalError::PasswordHashInvalid`](crate::InternalError::PasswordHashInvalid) when `hash` is not an argon2 PHC string or asks for more
     /// than [`MAX_STORED_MEMORY_KIB`] (or 64 iterations or lanes) beyond the configured costs.
     pub async fn verify(&self, password: &str, hash: &str) -> Result<Verification, Error> {
         self.inner.hasher.check_len(password)?;
@@ -352,7 +353,7 @@ impl Passwords {
     /// synchronous code, never on an async worker).
     ///
     /// # Errors
-    /// [`Error::PasswordTooLong`], [`Error::Crypto`].
+    /// [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong), [`InternalError::Crypto`](crate::InternalError::Crypto).
     pub fn hash_blocking(&self, password: &str) -> Result<PasswordHash, Error> {
         self.inner.hasher.check_len(password)?;
         self.inner.hasher.hash(password)
@@ -371,7 +372,7 @@ impl Passwords {
     /// ```
     ///
     /// # Errors
-    /// [`Error::PasswordTooLong`], [`Error::PasswordHashInvalid`].
+    /// [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong), [`InternalError::PasswordHashInvalid`](crate::InternalError::PasswordHashInvalid).
     pub fn verify_blocking(&self, password: &str, hash: &str) -> Result<Verification, Error> {
         self.inner.hasher.check_len(password)?;
         self.inner.hasher.verify(password, hash)
@@ -381,9 +382,10 @@ impl Passwords {
     /// configured ones (cheap: parses the PHC string, hashes nothing).
     ///
     /// # Errors
-    /// [`Error::PasswordHashInvalid`] when `hash` is not a PHC string.
+    /// [`InternalError::PasswordHashInvalid`](crate::InternalError::PasswordHashInvalid) when `hash` is not a PHC string.
     pub fn needs_rehash(&self, hash: &str) -> Result<bool, Error> {
-        let parsed = argon2::PasswordHash::new(hash).map_err(|_| Error::PasswordHashInvalid)?;
+        let parsed = argon2::PasswordHash::new(hash)
+            .map_err(|_| Error::Internal(InternalError::PasswordHashInvalid))?;
         Ok(self.inner.hasher.differs(&parsed))
     }
 
@@ -411,44 +413,49 @@ impl Hasher {
 
     fn check_len(&self, password: &str) -> Result<(), Error> {
         if password.len() > self.max_len {
-            return Err(Error::PasswordTooLong { max: self.max_len });
+            return Err(Error::Request(RequestError::PasswordTooLong {
+                max: self.max_len,
+            }));
         }
         Ok(())
     }
 
     fn hash(&self, password: &str) -> Result<PasswordHash, Error> {
         let mut salt = Zeroizing::new([0u8; 16]);
-        aws_lc_rs::rand::fill(salt.as_mut()).map_err(|_| Error::Crypto)?;
-        let salt = SaltString::encode_b64(salt.as_ref()).map_err(|_| Error::Crypto)?;
+        aws_lc_rs::rand::fill(salt.as_mut()).map_err(|_| Error::Internal(InternalError::Crypto))?;
+        let salt = SaltString::encode_b64(salt.as_ref())
+            .map_err(|_| Error::Internal(InternalError::Crypto))?;
         let hash = self
             .argon2()
             .hash_password(password.as_bytes(), &salt)
-            .map_err(|_| Error::Crypto)?;
+            .map_err(|_| Error::Internal(InternalError::Crypto))?;
         Ok(PasswordHash(hash.to_string()))
     }
 
     fn verify(&self, password: &str, hash: &str) -> Result<Verification, Error> {
-        let parsed = argon2::PasswordHash::new(hash).map_err(|_| Error::PasswordHashInvalid)?;
+        let parsed = argon2::PasswordHash::new(hash)
+            .map_err(|_| Error::Internal(InternalError::PasswordHashInvalid))?;
         if parsed.salt.is_none() || parsed.hash.is_none() {
-            return Err(Error::PasswordHashInvalid);
+            return Err(Error::Internal(InternalError::PasswordHashInvalid));
         }
         let algorithm = argon2::Algorithm::try_from(parsed.algorithm)
-            .map_err(|_| Error::PasswordHashInvalid)?;
+            .map_err(|_| Error::Internal(InternalError::PasswordHashInvalid))?;
         // The stored hash's own parameters, so hashes made with older settings still verify.
-        let params = Params::try_from(&parsed).map_err(|_| Error::PasswordHashInvalid)?;
+        let params = Params::try_from(&parsed)
+            .map_err(|_| Error::Internal(InternalError::PasswordHashInvalid))?;
         if !self.affordable(&params) {
-            return Err(Error::PasswordHashInvalid);
+            return Err(Error::Internal(InternalError::PasswordHashInvalid));
         }
         let version = parsed
             .version
             .map_or(Ok(Version::V0x13), Version::try_from)
-            .map_err(|_| Error::PasswordHashInvalid)?;
+            .map_err(|_| Error::Internal(InternalError::PasswordHashInvalid))?;
         let argon2 = Argon2::new(algorithm, version, params);
         match argon2.verify_password(password.as_bytes(), &parsed) {
             Ok(()) if self.differs(&parsed) => Ok(Verification::ValidNeedsRehash),
             Ok(()) => Ok(Verification::Valid),
             Err(argon2::password_hash::Error::Password) => Ok(Verification::Invalid),
-            Err(_) => Err(Error::PasswordHashInvalid),
+            Err(_) => Err(Error::Internal(InternalError::PasswordHashInvalid)),
         }
     }
 
@@ -461,7 +468,9 @@ impl Hasher {
                 .map(PasswordHash::into_string)
                 .map_err(|_| ())
         });
-        let dummy = dummy.as_deref().map_err(|()| Error::Crypto)?;
+        let dummy = dummy
+            .as_deref()
+            .map_err(|()| Error::Internal(InternalError::Crypto))?;
         // The outcome is discarded: an unknown user never logs in, even with the dummy's secret.
         let _ = self.verify(password, dummy)?;
         Ok(Verification::Invalid)
@@ -526,7 +535,7 @@ impl Pool {
                 .name(format!("tokengate-argon2-{i}"))
                 .spawn(move || worker(&receiver, low_priority))
                 .map_err(|e| {
-                    Error::Config(format!("workers: cannot spawn a hashing thread ({e})"))
+                    Error::config("workers", format!("cannot spawn a hashing thread ({e})"))
                 })?;
         }
         Ok(Self {
@@ -551,7 +560,7 @@ impl Pool {
             })
             .is_ok();
         if !admitted {
-            return Err(Error::PasswordBusy);
+            return Err(Error::Unavailable(Unavailable::PasswordBusy));
         }
         let guard = PendingGuard(Arc::clone(&self.pending));
         let (tx, rx) = oneshot::channel();
@@ -569,9 +578,10 @@ impl Pool {
         });
         if self.sender.send(job).is_err() {
             // Every hashing thread is gone (they only end when the pool is dropped or panics).
-            return Err(Error::Crypto);
+            return Err(Error::Internal(InternalError::Crypto));
         }
-        rx.await.map_err(|_| Error::Crypto)?
+        rx.await
+            .map_err(|_| Error::Internal(InternalError::Crypto))?
     }
 }
 

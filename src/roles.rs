@@ -20,7 +20,7 @@ use crate::requirement::{Requirement, is_scope_token};
 ///
 /// // A cycle is refused: a guard must never depend on which way a loop is walked.
 /// let cycle = RoleHierarchy::builder().role("a", ["b"]).role("b", ["a"]).build();
-/// assert!(matches!(cycle, Err(Error::Config(_))));
+/// assert!(matches!(cycle, Err(Error::Config { .. })));
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -60,9 +60,12 @@ impl RoleHierarchyBuilder {
         for (role, includes) in self.includes {
             for name in std::iter::once(&role).chain(&includes) {
                 if !is_scope_token(name) {
-                    return Err(Error::Config(format!(
-                        "role hierarchy: role name {name:?} is empty or has a space, quote, backslash or non-ASCII character"
-                    )));
+                    return Err(Error::config(
+                        "role hierarchy",
+                        format!(
+                            "role name {name:?} is empty or has a space, quote, backslash or non-ASCII character"
+                        ),
+                    ));
                 }
             }
             let entry = edges.entry(role).or_default();
@@ -98,10 +101,10 @@ fn walk<'a>(
 ) -> Result<(), Error> {
     for child in edges.get(role).into_iter().flatten() {
         if path.contains(&child.as_str()) {
-            return Err(Error::Config(format!(
-                "role hierarchy: cycle through {} -> {child}",
-                path.join(" -> ")
-            )));
+            return Err(Error::config(
+                "role hierarchy",
+                format!("cycle through {} -> {child}", path.join(" -> ")),
+            ));
         }
         if reached.insert(child) {
             path.push(child);

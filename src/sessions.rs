@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::claims::Claims;
-use crate::error::Error;
+use crate::error::{Error, TokenError, Unavailable};
 use crate::issue::{self, Grant, Issued, Issuer, TokenKind};
 use crate::store::{NewFamily, Rotation, Store};
 use crate::verify::{MAX_LEEWAY, TokenRef, Verifier};
@@ -47,12 +47,12 @@ impl TokenPair {
 /// - **Rotation.** [`Sessions::refresh`] accepts a refresh token once: it mints a new pair and makes
 ///   the new refresh token the family's only valid one. The spent token is refused afterwards.
 /// - **Reuse detection.** Presenting a spent refresh token means two parties hold the family (one
-///   of them stole it): the whole family is revoked ([`Error::RefreshReused`]), and so are the
+///   of them stole it): the whole family is revoked ([`TokenError::RefreshReused`](crate::TokenError::RefreshReused)), and so are the
 ///   access tokens minted from it, through the store's revocation check on `sid`. Of several
 ///   concurrent refreshes with one token exactly one succeeds; the others count as reuse.
 /// - **Lifetimes.** A family ends `lifetime` after login whatever happens (absolute lifetime,
 ///   default [`DEFAULT_SESSION_LIFETIME`], 30 days) and when unused for `idle_timeout` (default
-///   [`DEFAULT_IDLE_TIMEOUT`], 14 days): [`Error::SessionExpired`]. Refresh tokens are minted with a
+///   [`DEFAULT_IDLE_TIMEOUT`], 14 days): [`TokenError::SessionExpired`](crate::TokenError::SessionExpired). Refresh tokens are minted with a
 ///   lifetime of `idle_timeout` (capped by `lifetime`).
 /// - **Logout.** [`Sessions::logout`] denylists the access token's `jti` and revokes its family.
 ///   [`Sessions::logout_everywhere`] refuses every token of a subject issued up to now.
@@ -70,9 +70,9 @@ impl TokenPair {
 /// let first = sessions.start(Grant::new("alice").role("admin")).await?;
 /// let second = sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await?;
 /// // The spent refresh token is refused, and its reuse ends the session...
-/// assert!(matches!(sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await, Err(Error::RefreshReused)));
+/// assert!(matches!(sessions.refresh::<tokengate::NoExtra>(&first.refresh.token).await, Err(Error::Token(tokengate::TokenError::RefreshReused))));
 /// // ...so the access tokens of that session are refused too.
-/// assert!(matches!(verifier.verify::<tokengate::NoExtra>(&second.access.token).await, Err(Error::Revoked)));
+/// assert!(matches!(verifier.verify::<tokengate::NoExtra>(&second.access.token).await, Err(Error::Token(tokengate::TokenError::Revoked))));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -131,12 +131,10 @@ impl SessionsBuilder {
     /// [`Error::Config`] naming `lifetime` or `idle_timeout` when zero.
     pub fn build(self) -> Result<Sessions, Error> {
         if self.lifetime.is_zero() {
-            return Err(Error::Config("lifetime: must be greater than zero".into()));
+            return Err(Error::config("lifetime", "must be greater than zero"));
         }
         if self.idle_timeout.is_zero() {
-            return Err(Error::Config(
-                "idle_timeout: must be greater than zero".into(),
-            ));
+            return Err(Error::config("idle_timeout", "must be greater than zero"));
         }
         Ok(Sessions {
             inner: Arc::new(Inner {
@@ -172,8 +170,8 @@ impl Sessions {
     /// tokens' `sid`. The grant's `ttl`, if set, applies to the access token only.
     ///
     /// # Errors
-    /// Issuing errors ([`Error::Crypto`], [`Error::Serialize`]), store errors
-    /// ([`Error::StoreUnavailable`], [`Error::StoreFull`]).
+    /// Issuing errors ([`InternalError::Crypto`](crate::InternalError::Crypto), [`InternalError::Serialize`](crate::InternalError::Serialize)), store errors
+    /// ([`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull)).
     pub async fn start<T: Serialize>(&self, mut grant: Grant<T>) -> Result<TokenPair, Error> {
         let inner = &*self.inner;
         let sid = issue::new_id()?;
@@ -206,9 +204,9 @@ impl Sessions {
     ///
     /// # Errors
     /// Any token error of the refresh token (wrong type, expired, bad signature, ...);
-    /// [`Error::MissingClaim`] for a refresh token without `sid`; [`Error::RefreshReused`] (the
-    /// family is now revoked); [`Error::SessionRevoked`]; [`Error::SessionExpired`];
-    /// [`Error::StoreUnavailable`].
+    /// [`TokenError::MissingClaim`](crate::TokenError::MissingClaim) for a refresh token without `sid`; [`TokenError::RefreshReused`](crate::TokenError::RefreshReused) (the
+    /// family is now revoked); [`TokenError::SessionRevoked`](crate::TokenError::SessionRevoked); [`TokenError::SessionExpired`](crate::TokenError::SessionExpired);
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     pub async fn refresh<T>(&self, refresh_token: &str) -> Result<TokenPair, Error>
     where
         T: Serialize + DeserializeOwned,
@@ -267,9 +265,17 @@ impl Sessions {
         let claims: Claims<T> = inner
             .verifier
             .verify_stateless_as(refresh_token, &TokenKind::Refresh)?;
-        let sid = claims.sid.clone().ok_or(Error::MissingClaim("sid"))?;
-        let jti = claims.jti.clone().ok_or(Error::MissingClaim("jti"))?;
-        let iat = claims.iat.ok_or(Error::MissingClaim("iat"))?;
+        let sid = claims
+            .sid
+            .clone()
+            .ok_or(Error::Token(TokenError::MissingClaim("sid")))?;
+        let jti = claims
+            .jti
+            .clone()
+            .ok_or(Error::Token(TokenError::MissingClaim("jti")))?;
+        let iat = claims
+            .iat
+            .ok_or(Error::Token(TokenError::MissingClaim("iat")))?;
         let sub = claims.sub.clone();
         let token = TokenRef {
             kind: &TokenKind::Refresh,
@@ -282,13 +288,14 @@ impl Sessions {
         // The store answers for the jti, the family and the subject's cut-off.
         match inner.store.is_revoked(token).await {
             Ok(false) => {}
-            Ok(true) => return Err(Error::SessionRevoked),
-            Err(e) => return Err(Error::StoreUnavailable(e)),
+            Ok(true) => return Err(Error::Token(TokenError::SessionRevoked)),
+            Err(e) => return Err(Error::Unavailable(Unavailable::Store(e))),
         }
         let mut grant = grant_for(claims).await?;
         if grant.sub != sub {
-            return Err(Error::Config(
-                "refresh grant: `sub` must be the refresh token's subject".into(),
+            return Err(Error::config(
+                "refresh grant",
+                "`sub` must be the refresh token's subject",
             ));
         }
         grant.sid = Some(sid.clone());
@@ -301,10 +308,10 @@ impl Sessions {
             }),
             Rotation::Reused => {
                 tracing::warn!(target: "tokengate::refresh", "refresh token reused; session revoked");
-                Err(Error::RefreshReused)
+                Err(Error::Token(TokenError::RefreshReused))
             }
-            Rotation::Expired => Err(Error::SessionExpired),
-            Rotation::Revoked | Rotation::Unknown => Err(Error::SessionRevoked),
+            Rotation::Expired => Err(Error::Token(TokenError::SessionExpired)),
+            Rotation::Revoked | Rotation::Unknown => Err(Error::Token(TokenError::SessionRevoked)),
         }
     }
 
@@ -313,10 +320,13 @@ impl Sessions {
     /// the session's other access tokens, nor its refresh token work any more.
     ///
     /// # Errors
-    /// [`Error::MissingClaim`] for claims without `jti`; [`Error::StoreUnavailable`],
-    /// [`Error::StoreFull`].
+    /// [`TokenError::MissingClaim`](crate::TokenError::MissingClaim) for claims without `jti`; [`Unavailable::Store`](crate::Unavailable::Store),
+    /// [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).
     pub async fn logout<T>(&self, claims: &Claims<T>) -> Result<(), Error> {
-        let jti = claims.jti.as_deref().ok_or(Error::MissingClaim("jti"))?;
+        let jti = claims
+            .jti
+            .as_deref()
+            .ok_or(Error::Token(TokenError::MissingClaim("jti")))?;
         let store = &self.inner.store;
         if let Some(sid) = claims.sid.as_deref() {
             store.revoke_family(sid).await?;
@@ -328,7 +338,7 @@ impl Sessions {
     /// Returns whether the store knew it.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     pub async fn revoke_session(&self, sid: &str) -> Result<bool, Error> {
         self.inner.store.revoke_family(sid).await
     }
@@ -337,7 +347,7 @@ impl Sessions {
     /// included) is refused, whatever its session; logins from the next second on work.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`], [`Error::StoreFull`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).
     pub async fn logout_everywhere(&self, sub: &str) -> Result<(), Error> {
         let inner = &*self.inner;
         let now = inner.issuer.clock().now();

@@ -16,8 +16,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::error::Error;
 use crate::error::TokenPart;
+use crate::error::{Error, TokenError};
 use crate::requirement::Requirement;
 use crate::roles::RoleHierarchy;
 
@@ -111,7 +111,7 @@ impl<'de> Deserialize<'de> for NoExtra {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing. One pass over the JSON object; registered claims are read leniently (any JSON type) so
-// that a wrong type becomes `Error::InvalidClaim(name)` rather than an opaque parse error, and
+// that a wrong type becomes `Error::Token(TokenError::InvalidClaim(name))` rather than an opaque parse error, and
 // unknown members are kept as raw slices for `T`.
 
 /// A JSON value read without failing, classified by the claim's reader.
@@ -337,12 +337,14 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
             ($bit:expr, $name:literal, $ty:ty, $slot:ident, $map_ok:expr) => {{
                 let value = map.next_value_seed(LenientSeed::<$ty>(PhantomData))?;
                 if !seen.first($bit) {
-                    problem.get_or_insert(Error::DuplicateMember(TokenPart::Claims));
+                    problem.get_or_insert(Error::Token(TokenError::DuplicateMember(
+                        TokenPart::Claims,
+                    )));
                 } else {
                     match value {
                         Lenient::Ok(v) => $slot = $map_ok(v),
                         Lenient::Bad => {
-                            problem.get_or_insert(Error::InvalidClaim($name));
+                            problem.get_or_insert(Error::Token(TokenError::InvalidClaim($name)));
                         }
                     }
                 }
@@ -362,12 +364,15 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
                 "roles" => {
                     let value = map.next_value_seed(LenientSeed::<StringList>(PhantomData))?;
                     if !seen.first(8) {
-                        problem.get_or_insert(Error::DuplicateMember(TokenPart::Claims));
+                        problem.get_or_insert(Error::Token(TokenError::DuplicateMember(
+                            TokenPart::Claims,
+                        )));
                     } else {
                         match value {
                             Lenient::Ok(l) if !l.was_single => roles = l.items,
                             _ => {
-                                problem.get_or_insert(Error::InvalidClaim("roles"));
+                                problem
+                                    .get_or_insert(Error::Token(TokenError::InvalidClaim("roles")));
                             }
                         }
                     }
@@ -375,12 +380,16 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
                 "permissions" => {
                     let value = map.next_value_seed(LenientSeed::<StringList>(PhantomData))?;
                     if !seen.first(9) {
-                        problem.get_or_insert(Error::DuplicateMember(TokenPart::Claims));
+                        problem.get_or_insert(Error::Token(TokenError::DuplicateMember(
+                            TokenPart::Claims,
+                        )));
                     } else {
                         match value {
                             Lenient::Ok(l) if !l.was_single => merge(&mut permissions, l.items),
                             _ => {
-                                problem.get_or_insert(Error::InvalidClaim("permissions"));
+                                problem.get_or_insert(Error::Token(TokenError::InvalidClaim(
+                                    "permissions",
+                                )));
                             }
                         }
                     }
@@ -388,7 +397,9 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
                 "scope" => {
                     let value = map.next_value_seed(LenientSeed::<String>(PhantomData))?;
                     if !seen.first(10) {
-                        problem.get_or_insert(Error::DuplicateMember(TokenPart::Claims));
+                        problem.get_or_insert(Error::Token(TokenError::DuplicateMember(
+                            TokenPart::Claims,
+                        )));
                     } else {
                         match value {
                             Lenient::Ok(s) => merge(
@@ -399,7 +410,8 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
                                     .collect(),
                             ),
                             Lenient::Bad => {
-                                problem.get_or_insert(Error::InvalidClaim("scope"));
+                                problem
+                                    .get_or_insert(Error::Token(TokenError::InvalidClaim("scope")));
                             }
                         }
                     }
@@ -407,7 +419,9 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
                 _ => {
                     let raw: &'de RawValue = map.next_value()?;
                     if extras.iter().any(|(seen_name, _)| *seen_name == name) {
-                        problem.get_or_insert(Error::DuplicateMember(TokenPart::Claims));
+                        problem.get_or_insert(Error::Token(TokenError::DuplicateMember(
+                            TokenPart::Claims,
+                        )));
                     }
                     extras.push((name, raw));
                 }
@@ -421,14 +435,16 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
             extras.into_iter().map(|(k, v)| (CowKey(k), v)),
         ));
         let Ok(extra) = extra else {
-            return Ok(Err(Error::InvalidJson(TokenPart::Claims)));
+            return Ok(Err(Error::Token(TokenError::InvalidJson(
+                TokenPart::Claims,
+            ))));
         };
         let claims = (|| {
             Ok(Claims {
-                exp: exp.ok_or(Error::MissingClaim("exp"))?,
-                iss: iss.ok_or(Error::MissingClaim("iss"))?,
-                aud: aud.ok_or(Error::MissingClaim("aud"))?,
-                sub: sub.ok_or(Error::MissingClaim("sub"))?,
+                exp: exp.ok_or(Error::Token(TokenError::MissingClaim("exp")))?,
+                iss: iss.ok_or(Error::Token(TokenError::MissingClaim("iss")))?,
+                aud: aud.ok_or(Error::Token(TokenError::MissingClaim("aud")))?,
+                sub: sub.ok_or(Error::Token(TokenError::MissingClaim("sub")))?,
                 nbf,
                 iat,
                 jti,
@@ -463,9 +479,9 @@ impl<'de> IntoDeserializer<'de, serde_json::Error> for CowKey<'de> {
 /// Parses a claims set (the decoded second segment of a JWT).
 ///
 /// # Errors
-/// [`Error::InvalidJson`] for text that is not one JSON object (or whose extra members do not fit
-/// `T`), [`Error::DuplicateMember`], [`Error::InvalidClaim`] for a registered claim of the wrong
-/// type, [`Error::MissingClaim`] for a missing `exp`, `iss`, `aud` or `sub`.
+/// [`TokenError::InvalidJson`](crate::TokenError::InvalidJson) for text that is not one JSON object (or whose extra members do not fit
+/// `T`), [`TokenError::DuplicateMember`](crate::TokenError::DuplicateMember), [`TokenError::InvalidClaim`](crate::TokenError::InvalidClaim) for a registered claim of the wrong
+/// type, [`TokenError::MissingClaim`](crate::TokenError::MissingClaim) for a missing `exp`, `iss`, `aud` or `sub`.
 pub(crate) fn parse<T: DeserializeOwned>(json: &[u8]) -> Result<Claims<T>, Error> {
     match fast::parse(json) {
         Some(claims) => Ok(claims),
@@ -478,9 +494,9 @@ fn parse_full<T: DeserializeOwned>(json: &[u8]) -> Result<Claims<T>, Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let parsed = de
         .deserialize_map(ClaimsVisitor::<T>(PhantomData))
-        .map_err(|_| Error::InvalidJson(TokenPart::Claims))?;
+        .map_err(|_| Error::Token(TokenError::InvalidJson(TokenPart::Claims)))?;
     de.end()
-        .map_err(|_| Error::InvalidJson(TokenPart::Claims))?;
+        .map_err(|_| Error::Token(TokenError::InvalidJson(TokenPart::Claims)))?;
     parsed
 }
 
@@ -544,7 +560,7 @@ mod tests {
             ),
         ] {
             assert!(
-                matches!(p(json), Err(Error::InvalidClaim(c)) if c == claim),
+                matches!(p(json), Err(Error::Token(TokenError::InvalidClaim(c))) if c == claim),
                 "{json}: {:?}",
                 p(json)
             );
@@ -555,19 +571,19 @@ mod tests {
     fn missing_required_claims() {
         assert!(matches!(
             p(r#"{"iss":"i","sub":"s","aud":"a"}"#),
-            Err(Error::MissingClaim("exp"))
+            Err(Error::Token(TokenError::MissingClaim("exp")))
         ));
         assert!(matches!(
             p(r#"{"sub":"s","aud":"a","exp":1}"#),
-            Err(Error::MissingClaim("iss"))
+            Err(Error::Token(TokenError::MissingClaim("iss")))
         ));
         assert!(matches!(
             p(r#"{"iss":"i","sub":"s","exp":1}"#),
-            Err(Error::MissingClaim("aud"))
+            Err(Error::Token(TokenError::MissingClaim("aud")))
         ));
         assert!(matches!(
             p(r#"{"iss":"i","aud":"a","exp":1}"#),
-            Err(Error::MissingClaim("sub"))
+            Err(Error::Token(TokenError::MissingClaim("sub")))
         ));
     }
 
@@ -580,7 +596,10 @@ mod tests {
             format!(r#"{{{BASE},"roles":[],"roles":["admin"]}}"#),
         ] {
             assert!(
-                matches!(p(&json), Err(Error::DuplicateMember(TokenPart::Claims))),
+                matches!(
+                    p(&json),
+                    Err(Error::Token(TokenError::DuplicateMember(TokenPart::Claims)))
+                ),
                 "{json}"
             );
         }
@@ -590,7 +609,10 @@ mod tests {
     fn not_an_object() {
         for json in ["[]", "1", "", "{", r#"{"exp":1} x"#, "null"] {
             assert!(
-                matches!(p(json), Err(Error::InvalidJson(TokenPart::Claims))),
+                matches!(
+                    p(json),
+                    Err(Error::Token(TokenError::InvalidJson(TokenPart::Claims)))
+                ),
                 "{json}"
             );
         }
@@ -611,7 +633,7 @@ mod tests {
         let missing = parse::<Extra>(format!("{{{BASE}}}").as_bytes());
         assert!(matches!(
             missing,
-            Err(Error::InvalidJson(TokenPart::Claims))
+            Err(Error::Token(TokenError::InvalidJson(TokenPart::Claims)))
         ));
     }
 

@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal as _};
 use zeroize::Zeroizing;
 
 use super::{Failure, Output};
+use crate::error::InternalError;
 use crate::{Error, Passwords, Verification};
 
 #[derive(clap::Args)]
@@ -66,7 +67,9 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
 
 fn password_failure(err: &Error) -> Failure {
     match err {
-        Error::PasswordHashInvalid => Failure::usage("--verify: not a valid argon2 PHC string"),
+        Error::Internal(InternalError::PasswordHashInvalid) => {
+            Failure::usage("--verify: not a valid argon2 PHC string")
+        }
         other => Failure::usage(other.to_string()),
     }
 }
@@ -111,7 +114,7 @@ mod tests {
 
     #[test]
     fn malformed_hashes_are_usage_errors() {
-        let code = password_failure(&Error::PasswordHashInvalid).code;
+        let code = password_failure(&Error::Internal(InternalError::PasswordHashInvalid)).code;
         assert_eq!(code, super::super::EXIT_USAGE);
     }
 }

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use super::{Failure, Output};
+use crate::error::TokenError;
 use crate::{Error, TokenPart};
 
 /// Largest token `inspect` decodes (well above the verifier's 8 KiB default, to let oversized
@@ -35,28 +36,28 @@ pub(super) struct Decoded {
 /// Splits and decodes a compact JWS. Errors are the library's token errors.
 pub(super) fn decode(token: &str) -> Result<Decoded, Error> {
     if token.len() > MAX_INSPECT {
-        return Err(Error::TokenTooLarge { max: MAX_INSPECT });
+        return Err(Error::Token(TokenError::TooLarge { max: MAX_INSPECT }));
     }
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(Error::Malformed);
+        return Err(Error::Token(TokenError::Malformed));
     };
     if header.is_empty() || claims.is_empty() {
-        return Err(Error::Malformed);
+        return Err(Error::Token(TokenError::Malformed));
     }
     let object = |b64: &str, part: TokenPart| -> Result<Map<String, Value>, Error> {
         let bytes = URL_SAFE_NO_PAD
             .decode(b64)
-            .map_err(|_| Error::InvalidBase64(part))?;
-        serde_json::from_slice(&bytes).map_err(|_| Error::InvalidJson(part))
+            .map_err(|_| Error::Token(TokenError::InvalidBase64(part)))?;
+        serde_json::from_slice(&bytes).map_err(|_| Error::Token(TokenError::InvalidJson(part)))
     };
     let header = object(header, TokenPart::Header)?;
     let claims = object(claims, TokenPart::Claims)?;
     let signature_len = URL_SAFE_NO_PAD
         .decode(signature)
-        .map_err(|_| Error::InvalidBase64(TokenPart::Signature))?
+        .map_err(|_| Error::Token(TokenError::InvalidBase64(TokenPart::Signature)))?
         .len();
     Ok(Decoded {
         header,
@@ -181,24 +182,35 @@ mod tests {
         assert_eq!(d.claims["sub"], "a");
         assert_eq!(d.signature_len, 3);
 
-        assert!(matches!(decode("abc"), Err(Error::Malformed)));
-        assert!(matches!(decode("a.b.c.d"), Err(Error::Malformed)));
-        assert!(matches!(decode(&format!(".{c}.x")), Err(Error::Malformed)));
+        assert!(matches!(
+            decode("abc"),
+            Err(Error::Token(TokenError::Malformed))
+        ));
+        assert!(matches!(
+            decode("a.b.c.d"),
+            Err(Error::Token(TokenError::Malformed))
+        ));
+        assert!(matches!(
+            decode(&format!(".{c}.x")),
+            Err(Error::Token(TokenError::Malformed))
+        ));
         assert!(matches!(
             decode(&format!("{h}.***.x")),
-            Err(Error::InvalidBase64(TokenPart::Claims))
+            Err(Error::Token(TokenError::InvalidBase64(TokenPart::Claims)))
         ));
         assert!(matches!(
             decode(&format!("{}.{c}.", b64("[1]"))),
-            Err(Error::InvalidJson(TokenPart::Header))
+            Err(Error::Token(TokenError::InvalidJson(TokenPart::Header)))
         ));
         assert!(matches!(
             decode(&format!("{h}.{c}.*")),
-            Err(Error::InvalidBase64(TokenPart::Signature))
+            Err(Error::Token(TokenError::InvalidBase64(
+                TokenPart::Signature
+            )))
         ));
         assert!(matches!(
             decode(&"a".repeat(MAX_INSPECT + 1)),
-            Err(Error::TokenTooLarge { .. })
+            Err(Error::Token(TokenError::TooLarge { .. }))
         ));
     }
 

@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 
 pub use jsonwebtoken::Algorithm;
 
-use crate::error::Error;
+use crate::error::{Error, InternalError, KeyError, TokenError};
 
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A; RFC 7518 §3.3 says "2048 or larger").
 pub const MIN_RSA_BITS: usize = 2048;
@@ -158,7 +158,7 @@ fn ec_algs(
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
-    Error::InvalidKey(msg.into())
+    Error::Key(KeyError::Invalid(msg.into()))
 }
 
 fn b64url(bytes: &[u8]) -> String {
@@ -184,7 +184,7 @@ impl Key {
     /// [`Key::with_kid`].
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] when `alg` is not an HMAC algorithm; [`Error::WeakKey`] when the
+    /// [`KeyError::Invalid`](crate::KeyError::Invalid) when `alg` is not an HMAC algorithm; [`KeyError::Weak`](crate::KeyError::Weak) when the
     /// secret is shorter than [`min_secret_len`] (32, 48, 64 bytes).
     ///
     /// ```
@@ -193,7 +193,7 @@ impl Key {
     /// assert_eq!(key.algorithm(), Algorithm::HS256);
     /// assert!(matches!(
     ///     Key::from_secret(Algorithm::HS256, b"too short"),
-    ///     Err(Error::WeakKey(_))
+    ///     Err(Error::Key(tokengate::KeyError::Weak(_)))
     /// ));
     /// # Ok::<(), Error>(())
     /// ```
@@ -205,10 +205,10 @@ impl Key {
         })?;
         let min = min_secret_len(alg);
         if secret.len() < min {
-            return Err(Error::WeakKey(format!(
+            return Err(Error::Key(KeyError::Weak(format!(
                 "{alg:?} secret must be at least {min} bytes, got {}",
                 secret.len()
-            )));
+            ))));
         }
         let id_key = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let tag = hmac::sign(&id_key, b"tokengate key id v1");
@@ -222,7 +222,7 @@ impl Key {
     /// An HMAC key from a base64 secret (standard or url-safe alphabet, padded or not).
     ///
     /// # Errors
-    /// As [`Key::from_secret`], plus [`Error::InvalidKey`] when the text is not base64.
+    /// As [`Key::from_secret`], plus [`KeyError::Invalid`](crate::KeyError::Invalid) when the text is not base64.
     pub fn from_base64_secret(alg: Algorithm, secret_b64: &str) -> Result<Self, Error> {
         let bytes =
             decode_any_base64(secret_b64).ok_or_else(|| invalid("secret is not valid base64"))?;
@@ -232,8 +232,8 @@ impl Key {
     /// An HMAC key from the raw bytes of an environment variable.
     ///
     /// # Errors
-    /// [`Error::MissingEnv`] naming the variable when it is unset, empty or not UTF-8; otherwise
-    /// as [`Key::from_secret`] (the message of a [`Error::WeakKey`] names the variable).
+    /// [`Error::Config`] naming the variable when it is unset, empty or not UTF-8; otherwise
+    /// as [`Key::from_secret`] (the message of a [`KeyError::Weak`](crate::KeyError::Weak) names the variable).
     pub fn from_secret_env(alg: Algorithm, var: &str) -> Result<Self, Error> {
         let value = read_env(var)?;
         Self::from_secret(alg, value.as_bytes()).map_err(|e| name_setting(e, var))
@@ -259,7 +259,7 @@ impl Key {
     /// [`Key::with_kid`].
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] for text that is not such a key; [`Error::WeakKey`] for an RSA key under
+    /// [`KeyError::Invalid`](crate::KeyError::Invalid) for text that is not such a key; [`KeyError::Weak`](crate::KeyError::Weak) for an RSA key under
     /// 2048 bits.
     pub fn from_pem(pem: &[u8]) -> Result<Self, Error> {
         Self::from_pem_inner(None, pem)
@@ -268,7 +268,7 @@ impl Key {
     /// Like [`Key::from_pem`] with an explicit algorithm, e.g. `PS256` for an RSA key.
     ///
     /// # Errors
-    /// As [`Key::from_pem`], plus [`Error::InvalidKey`] when the key cannot be used with `alg`.
+    /// As [`Key::from_pem`], plus [`KeyError::Invalid`](crate::KeyError::Invalid) when the key cannot be used with `alg`.
     pub fn from_pem_with_alg(alg: Algorithm, pem: &[u8]) -> Result<Self, Error> {
         Self::from_pem_inner(Some(alg), pem)
     }
@@ -276,17 +276,23 @@ impl Key {
     /// Reads a PEM file (see [`Key::from_pem`]).
     ///
     /// # Errors
-    /// [`Error::KeyFile`] naming the path when it cannot be read; errors of [`Key::from_pem`] are
+    /// [`KeyError::File`](crate::KeyError::File) naming the path when it cannot be read; errors of [`Key::from_pem`] are
     /// prefixed with the path.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let text = Zeroizing::new(std::fs::read(path).map_err(|source| Error::KeyFile {
-            path: path.display().to_string(),
-            source,
+        let text = Zeroizing::new(std::fs::read(path).map_err(|source| {
+            Error::Key(KeyError::File {
+                path: path.display().to_string(),
+                source,
+            })
         })?);
         Self::from_pem(&text).map_err(|e| match e {
-            Error::InvalidKey(m) => Error::InvalidKey(format!("{}: {m}", path.display())),
-            Error::WeakKey(m) => Error::WeakKey(format!("{}: {m}", path.display())),
+            Error::Key(KeyError::Invalid(m)) => {
+                Error::Key(KeyError::Invalid(format!("{}: {m}", path.display())))
+            }
+            Error::Key(KeyError::Weak(m)) => {
+                Error::Key(KeyError::Weak(format!("{}: {m}", path.display())))
+            }
             other => other,
         })
     }
@@ -527,8 +533,8 @@ impl Key {
     /// HS256 by key type. The key id is the JWK's `kid`, or the RFC 7638 thumbprint.
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] for unsupported key types, curves, mismatched `alg`, a `use` other
-    /// than `sig`, `key_ops` without `verify` or `sign`, or malformed members; [`Error::WeakKey`]
+    /// [`KeyError::Invalid`](crate::KeyError::Invalid) for unsupported key types, curves, mismatched `alg`, a `use` other
+    /// than `sig`, `key_ops` without `verify` or `sign`, or malformed members; [`KeyError::Weak`](crate::KeyError::Weak)
     /// for short secrets and small RSA moduli.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
         let declared = match &jwk.common.key_algorithm {
@@ -606,7 +612,7 @@ impl Key {
     /// A key from JWK JSON text (see [`Key::from_jwk`]).
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] when the text is not a JWK, else as [`Key::from_jwk`].
+    /// [`KeyError::Invalid`](crate::KeyError::Invalid) when the text is not a JWK, else as [`Key::from_jwk`].
     pub fn from_jwk_json(json: &str) -> Result<Self, Error> {
         let jwk: Jwk = serde_json::from_str(json).map_err(|_| invalid("not a JWK"))?;
         Self::from_jwk(&jwk)
@@ -619,26 +625,28 @@ impl Key {
     /// HMAC (at least 32 random bytes).
     ///
     /// # Errors
-    /// [`Error::Crypto`] if the system's random generator fails.
+    /// [`InternalError::Crypto`](crate::InternalError::Crypto) if the system's random generator fails.
     pub fn generate(alg: Algorithm) -> Result<(Self, Zeroizing<String>), Error> {
         if is_hmac(alg) {
             let mut secret = Zeroizing::new(vec![0u8; min_secret_len(alg)]);
-            aws_lc_rs::rand::fill(&mut secret).map_err(|_| Error::Crypto)?;
+            aws_lc_rs::rand::fill(&mut secret)
+                .map_err(|_| Error::Internal(InternalError::Crypto))?;
             let text = Zeroizing::new(b64url(&secret));
             return Ok((Self::from_secret(alg, &secret)?, text));
         }
         let der: Zeroizing<Vec<u8>> = if rsa_verify_alg(alg).is_some() {
-            let pair = RsaKeyPair::generate(rsa::KeySize::Rsa2048).map_err(|_| Error::Crypto)?;
+            let pair = RsaKeyPair::generate(rsa::KeySize::Rsa2048)
+                .map_err(|_| Error::Internal(InternalError::Crypto))?;
             let doc = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&pair)
-                .map_err(|_| Error::Crypto)?;
+                .map_err(|_| Error::Internal(InternalError::Crypto))?;
             Zeroizing::new(doc.as_ref().to_vec())
         } else if let Some((sign_alg, _, _)) = ec_algs(alg) {
             let doc = EcdsaKeyPair::generate_pkcs8(sign_alg, &SystemRandom::new())
-                .map_err(|_| Error::Crypto)?;
+                .map_err(|_| Error::Internal(InternalError::Crypto))?;
             Zeroizing::new(doc.as_ref().to_vec())
         } else {
-            let doc =
-                Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| Error::Crypto)?;
+            let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| Error::Internal(InternalError::Crypto))?;
             Zeroizing::new(doc.as_ref().to_vec())
         };
         let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
@@ -736,23 +744,23 @@ impl Key {
             Material::Rsa {
                 pair: Some(pair), ..
             } => {
-                let enc = rsa_sign_alg(self.alg).ok_or(Error::Crypto)?;
+                let enc = rsa_sign_alg(self.alg).ok_or(Error::Internal(InternalError::Crypto))?;
                 let mut out = vec![0u8; pair.public_modulus_len()];
                 pair.sign(enc, &SystemRandom::new(), message, &mut out)
-                    .map_err(|_| Error::Crypto)?;
+                    .map_err(|_| Error::Internal(InternalError::Crypto))?;
                 Ok(out)
             }
             Material::Ec {
                 pair: Some(pair), ..
             } => Ok(pair
                 .sign(&SystemRandom::new(), message)
-                .map_err(|_| Error::Crypto)?
+                .map_err(|_| Error::Internal(InternalError::Crypto))?
                 .as_ref()
                 .to_vec()),
             Material::Ed {
                 pair: Some(pair), ..
             } => Ok(pair.sign(message).as_ref().to_vec()),
-            _ => Err(Error::NoSigningKey),
+            _ => Err(Error::Key(KeyError::NoSigningKey)),
         }
     }
 
@@ -765,7 +773,7 @@ impl Key {
     /// compared in constant time.
     ///
     /// # Errors
-    /// [`Error::InvalidSignature`] when the signature does not verify.
+    /// [`TokenError::InvalidSignature`](crate::TokenError::InvalidSignature) when the signature does not verify.
     ///
     /// ```
     /// use tokengate::{Algorithm, Error, Key};
@@ -782,7 +790,7 @@ impl Key {
     /// key.verify_signature(input.as_bytes(), &tag)?;
     /// assert!(matches!(
     ///     key.verify_signature(b"tampered", &tag),
-    ///     Err(Error::InvalidSignature)
+    ///     Err(Error::Token(tokengate::TokenError::InvalidSignature))
     /// ));
     /// # Ok::<(), Error>(())
     /// ```
@@ -790,7 +798,7 @@ impl Key {
         if self.verify(message, signature) {
             Ok(())
         } else {
-            Err(Error::InvalidSignature)
+            Err(Error::Token(TokenError::InvalidSignature))
         }
     }
 
@@ -819,14 +827,16 @@ impl Key {
 }
 
 fn weak_rsa(bits: usize) -> Error {
-    Error::WeakKey(format!(
+    Error::Key(KeyError::Weak(format!(
         "RSA key must be at least {MIN_RSA_BITS} bits, got {bits}"
-    ))
+    )))
 }
 
 fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> Error {
     if e.to_string().contains("TooSmall") {
-        Error::WeakKey(format!("RSA key must be at least {MIN_RSA_BITS} bits"))
+        Error::Key(KeyError::Weak(format!(
+            "RSA key must be at least {MIN_RSA_BITS} bits"
+        )))
     } else {
         invalid(format!("RSA private key rejected: {e}"))
     }
@@ -835,14 +845,17 @@ fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> Error {
 fn read_env(var: &str) -> Result<Zeroizing<String>, Error> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Ok(Zeroizing::new(v)),
-        _ => Err(Error::MissingEnv(var.to_owned())),
+        _ => Err(Error::config(
+            var.to_owned(),
+            "environment variable is missing or empty",
+        )),
     }
 }
 
 fn name_setting(e: Error, var: &str) -> Error {
     match e {
-        Error::WeakKey(m) => Error::WeakKey(format!("{var}: {m}")),
-        Error::InvalidKey(m) => Error::InvalidKey(format!("{var}: {m}")),
+        Error::Key(KeyError::Weak(m)) => Error::Key(KeyError::Weak(format!("{var}: {m}"))),
+        Error::Key(KeyError::Invalid(m)) => Error::Key(KeyError::Invalid(format!("{var}: {m}"))),
         other => other,
     }
 }
@@ -883,7 +896,7 @@ impl KeyRing {
     /// A ring whose active signing key is `signing`.
     ///
     /// # Errors
-    /// [`Error::NoSigningKey`] when the key cannot sign (a public key); [`Error::Config`] when its
+    /// [`KeyError::NoSigningKey`](crate::KeyError::NoSigningKey) when the key cannot sign (a public key); [`Error::Config`] when its
     /// kid is empty.
     pub fn new(signing: Key) -> Result<Self, Error> {
         let mut ring = Self::default();
@@ -908,7 +921,7 @@ impl KeyRing {
     /// `/.well-known/jwks.json`. Keys the ring cannot use are refused, not skipped.
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] for text that is not a JWKS or a key that cannot be used.
+    /// [`KeyError::Invalid`](crate::KeyError::Invalid) for text that is not a JWKS or a key that cannot be used.
     pub fn from_jwks_json(json: &str) -> Result<Self, Error> {
         let set: JwkSet = serde_json::from_str(json).map_err(|_| invalid("not a JWK set"))?;
         let keys = set
@@ -939,11 +952,11 @@ impl KeyRing {
     /// Makes `key` the active signing key; the previous signing key stays in the ring, verify-only.
     ///
     /// # Errors
-    /// [`Error::NoSigningKey`] when `key` cannot sign; [`Error::Config`] for an empty or duplicate
+    /// [`KeyError::NoSigningKey`](crate::KeyError::NoSigningKey) when `key` cannot sign; [`Error::Config`] for an empty or duplicate
     /// kid.
     pub fn set_signing_key(&mut self, key: Key) -> Result<(), Error> {
         if !key.can_sign() {
-            return Err(Error::NoSigningKey);
+            return Err(Error::Key(KeyError::NoSigningKey));
         }
         let key = self.insert(key)?;
         self.signing = Some(key);
@@ -952,13 +965,13 @@ impl KeyRing {
 
     fn insert(&mut self, key: Key) -> Result<Arc<Key>, Error> {
         if key.kid.is_empty() {
-            return Err(Error::Config("a key's kid must not be empty".into()));
+            return Err(Error::config("kid", "must not be empty"));
         }
         if self.get(&key.kid).is_some() {
-            return Err(Error::Config(format!(
-                "duplicate kid `{}` in key ring",
-                key.kid
-            )));
+            return Err(Error::config(
+                "kid",
+                format!("duplicate kid `{}` in key ring", key.kid),
+            ));
         }
         let key = Arc::new(key);
         self.keys.push(Arc::clone(&key));

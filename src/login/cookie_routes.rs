@@ -5,12 +5,12 @@
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
 
-use super::{AuthRouter, Failure, LOG_TARGET, Media, error_json, media, no_store};
+use super::{AuthRouter, LOG_TARGET, Media, media};
 use crate::claims::NoExtra;
-use crate::error::Error;
+use crate::error::{Error, RequestError};
 use crate::sessions::TokenPair;
 use crate::web::cookie::CookieConfig;
 use crate::web::credentials::read_cookie;
@@ -24,27 +24,25 @@ struct SessionJson {
 }
 
 /// The router's cookie configuration; the routes are only mounted when there is one.
-fn config(auth: &AuthRouter) -> Result<CookieConfig, Failure> {
+fn config(auth: &AuthRouter) -> Result<CookieConfig, Error> {
     auth.inner
         .gate
         .cookies()
         .cloned()
-        .ok_or_else(|| Failure::Server(Error::Config("cookies: the gate has none".into())))
+        .ok_or_else(|| Error::config("cookies", "the gate has none"))
 }
 
 /// 200, the session's cookies, and `{"token_type":"cookie","expires_in":…}`.
-fn session_response(cookies: &CookieConfig, pair: &TokenPair) -> Result<Response, Failure> {
-    let set = cookies.set(pair).map_err(Failure::Server)?;
-    let mut r = (
+fn session_response(cookies: &CookieConfig, pair: &TokenPair) -> Result<Response, Error> {
+    let set = cookies.set(pair)?;
+    Ok((
         set,
         Json(SessionJson {
             token_type: "cookie",
             expires_in: pair.expires_in(),
         }),
     )
-        .into_response();
-    no_store(r.headers_mut());
-    Ok(r)
+        .into_response())
 }
 
 /// Adds the headers that delete every cookie to `response`.
@@ -60,17 +58,15 @@ pub(super) async fn create(State(auth): State<AuthRouter>, request: Request) -> 
         // JSON only: a cross-site HTML form cannot send it, so no page can log a visitor into
         // another account ("login CSRF") without a CORS preflight this router never grants.
         if media(request.headers()) != Media::Json {
-            return Err(Failure::Request {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code: "invalid_request",
-                description: "send the credentials as application/json",
-            });
+            return Err(Error::Request(RequestError::UnsupportedMediaType(
+                "send the credentials as application/json",
+            )));
         }
         let pair = auth.log_in(request).await?;
         session_response(&cookies, &pair)
     }
     .await;
-    result.unwrap_or_else(|failure| auth.answer(failure))
+    result.unwrap_or_else(|error| auth.answer(error))
 }
 
 /// `POST /session/refresh`: rotates the refresh cookie's token; needs the CSRF header.
@@ -81,15 +77,15 @@ pub(super) async fn refresh(
 ) -> Response {
     let cookies = match config(&auth) {
         Ok(c) => c,
-        Err(failure) => return auth.answer(failure),
+        Err(error) => return auth.answer(error),
     };
     let token = match read_cookie(&headers, cookies.refresh_name()) {
         Ok(Some(token)) => token,
         Ok(None) => {
             tracing::info!(target: LOG_TARGET, "cookie refresh refused: no refresh cookie");
-            return cleared(&cookies, auth.answer(Failure::InvalidGrant));
+            return cleared(&cookies, auth.answer(Error::InvalidGrant));
         }
-        Err(error) => return auth.answer(Failure::Server(error)),
+        Err(error) => return auth.answer(error),
     };
     // The refresh cookie authenticates this unsafe request: the CSRF header must carry the value
     // of the refresh token's session, checked before the token is spent.
@@ -97,10 +93,10 @@ pub(super) async fn refresh(
         cookies.check_csrf(&method, &headers, claims.sid.as_deref())
     };
     match auth.rotate(token, check).await {
-        Ok(pair) => session_response(&cookies, &pair).unwrap_or_else(|f| auth.answer(f)),
+        Ok(pair) => session_response(&cookies, &pair).unwrap_or_else(|e| auth.answer(e)),
         // A dead refresh token: the cookies are useless, delete them.
-        Err(Failure::InvalidGrant) => cleared(&cookies, auth.answer(Failure::InvalidGrant)),
-        Err(failure) => auth.answer(failure),
+        Err(Error::InvalidGrant) => cleared(&cookies, auth.answer(Error::InvalidGrant)),
+        Err(error) => auth.answer(error),
     }
 }
 
@@ -113,7 +109,7 @@ pub(super) async fn delete(
 ) -> Response {
     let cookies = match config(&auth) {
         Ok(c) => c,
-        Err(failure) => return auth.answer(failure),
+        Err(error) => return auth.answer(error),
     };
     let gate = &auth.inner.gate;
     match gate
@@ -123,40 +119,25 @@ pub(super) async fn delete(
         Ok(Some(claims)) => match auth.inner.sessions.logout(&claims).await {
             Ok(()) => {
                 tracing::info!(target: LOG_TARGET, sub = %claims.sub, "logged out (cookie session)");
-                let mut r = cleared(&cookies, StatusCode::NO_CONTENT.into_response());
-                no_store(r.headers_mut());
-                r
+                cleared(&cookies, StatusCode::NO_CONTENT.into_response())
             }
-            Err(e) => auth.answer(Failure::Server(e)),
+            Err(e) => auth.answer(e),
         },
         // Nothing to revoke (no cookie left, e.g. the access cookie expired): still delete them.
-        Ok(None) => {
-            let mut r = cleared(&cookies, StatusCode::NO_CONTENT.into_response());
-            no_store(r.headers_mut());
-            r
-        }
+        Ok(None) => cleared(&cookies, StatusCode::NO_CONTENT.into_response()),
         Err(rejection) => {
             // A dead token: delete the cookies along with the refusal. A failed CSRF check or a
             // malformed request leaves them: that request may not come from the user.
             let dead = rejection.error().is_token_error();
-            let mut r = rejection.into_response();
-            no_store(r.headers_mut());
+            let r = rejection.into_response();
             if dead { cleared(&cookies, r) } else { r }
         }
     }
 }
 
 /// 405 for `/session` (which, unlike the other routes, also takes `DELETE`).
-pub(super) async fn method_not_allowed() -> Response {
-    let mut r = error_json(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        "use POST or DELETE",
-    );
-    r.headers_mut().insert(
-        http::header::ALLOW,
-        HeaderValue::from_static("POST, DELETE"),
-    );
-    no_store(r.headers_mut());
-    r
+pub(super) async fn method_not_allowed(State(auth): State<AuthRouter>) -> Response {
+    auth.answer(Error::Request(RequestError::MethodNotAllowed {
+        allow: "POST, DELETE",
+    }))
 }

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 
 use super::{NewFamily, Rotation, Store, Throttle, ThrottlePolicy};
 use crate::clock::{self, Clock};
-use crate::error::Error;
-use crate::verify::{BoxError, MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
+use crate::error::BoxError;
+use crate::error::{Error, Unavailable};
+use crate::verify::{MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
 
 /// Default capacity of a [`MemoryStore`]: one million entries (a few hundred MB at most).
 pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
@@ -25,7 +26,7 @@ pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
 /// The store holds at most `max_entries` records (revoked `jti`s, families, cut-offs, failure
 /// counters together). It never evicts a live record to make room: evicting a revocation would
 /// make a revoked token valid again. Instead, when it is full, it first purges expired records,
-/// and if still full it refuses the write with [`Error::StoreFull`]. Writes that *grant* something
+/// and if still full it refuses the write with [`Unavailable::StoreFull`](crate::Unavailable::StoreFull). Writes that *grant* something
 /// (new families, i.e. logins, and new failure counters) are refused once the store is 90% full,
 /// so the last 10% stays available to writes that *revoke* (logout, "log out everywhere"): a full
 /// store stops logins before it stops logouts. Updating an existing record (a rotation, one more
@@ -151,7 +152,7 @@ impl MemoryStoreBuilder {
     /// [`Error::Config`] naming `max_entries` when it is under 10.
     pub fn build(self) -> Result<MemoryStore, Error> {
         if self.max_entries < 10 {
-            return Err(Error::Config("max_entries: at least 10".into()));
+            return Err(Error::config("max_entries", "at least 10"));
         }
         Ok(MemoryStore {
             inner: Arc::new(Inner {
@@ -270,7 +271,7 @@ impl MemoryStore {
             return Ok(());
         }
         tracing::warn!(target: "tokengate::store", max_entries = max, "memory store full; write refused");
-        Err(Error::StoreFull { capacity: max })
+        Err(Error::Unavailable(Unavailable::StoreFull { capacity: max }))
     }
 
     fn revoked(&self, token: &TokenRef<'_>) -> bool {
@@ -319,7 +320,7 @@ impl Store for MemoryStore {
         let now = self.inner.clock.now();
         let mut state = self.lock();
         if state.families.contains_key(&family.id) {
-            return Err(Error::Config("family id already in use".into()));
+            return Err(Error::config("family id", "already in use"));
         }
         self.make_room(&mut state, now, Room::Grant)?;
         state.families.insert(

@@ -145,7 +145,7 @@ impl Throttle {
 /// # Writing a backend
 ///
 /// - Every operation returns `Result`; an unreachable backend answers
-///   [`Error::StoreUnavailable`], and the [`Revocation`] check answers `Err`, which the verifier
+///   [`Unavailable::Store`](crate::Unavailable::Store), and the [`Revocation`] check answers `Err`, which the verifier
 ///   turns into a fail-closed refusal.
 /// - [`Store::rotate`] must be atomic (compare-and-set of the family's current `jti`; in Redis one
 ///   Lua script): of several concurrent rotations of one token, exactly one returns
@@ -176,13 +176,13 @@ pub trait Store: Revocation {
     /// Denylists a token's `jti` until its expiry `exp` (plus the verifier's largest leeway).
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`], [`Error::StoreFull`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).
     async fn revoke_token(&self, jti: &str, exp: i64) -> Result<(), Error>;
 
     /// Records a new refresh family.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`], [`Error::StoreFull`], [`Error::Config`] if the id is taken.
+    /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull), [`Error::Config`] if the id is taken.
     async fn create_family(&self, family: NewFamily) -> Result<(), Error>;
 
     /// Atomically checks that `presented` is the family's current refresh `jti` and, if so, makes
@@ -190,14 +190,14 @@ pub trait Store: Revocation {
     /// ([`Rotation::Reused`]).
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     async fn rotate(&self, family: &str, presented: &str, next: &str) -> Result<Rotation, Error>;
 
     /// Revokes a family: its refresh tokens can no longer be rotated and the access tokens whose
     /// `sid` names it are refused. Returns whether the family was known.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     async fn revoke_family(&self, family: &str) -> Result<bool, Error>;
 
     /// "Log out everywhere": every token of `sub` issued at or before `cutoff` (by `iat`) is
@@ -206,25 +206,25 @@ pub trait Store: Revocation {
     /// earlier one never replaces a later one.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`], [`Error::StoreFull`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).
     async fn revoke_subject(&self, sub: &str, cutoff: i64, keep_until: i64) -> Result<(), Error>;
 
     /// Counts one failure for `key` under `policy`; returns the state after counting (locked when
     /// this failure reached the limit). A failure while locked does not extend the lock.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`], [`Error::StoreFull`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).
     async fn record_failure(&self, key: &str, policy: &ThrottlePolicy) -> Result<Throttle, Error>;
 
     /// The state of `key` without counting anything (check it before the password work).
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     async fn throttle(&self, key: &str) -> Result<Throttle, Error>;
 
     /// Forgets the failures of `key` (after a successful login).
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     async fn reset_failures(&self, key: &str) -> Result<(), Error>;
 }

@@ -14,8 +14,9 @@ use tokio::task::AbortHandle;
 
 use super::{NewFamily, Rotation, Store, Throttle, ThrottlePolicy};
 use crate::clock::{self, Clock};
-use crate::error::Error;
-use crate::verify::{BoxError, MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
+use crate::error::BoxError;
+use crate::error::{Error, Unavailable};
+use crate::verify::{MAX_LEEWAY, Revocation, RevocationFuture, TokenRef};
 
 /// Default key prefix of a [`RedisStore`]: `tokengate:`.
 pub const DEFAULT_REDIS_PREFIX: &str = "tokengate:";
@@ -51,7 +52,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let err = tokengate::RedisStore::connect("http://example.com").await.unwrap_err();
-/// assert!(matches!(err, tokengate::Error::Config(_)));
+/// assert!(matches!(err, tokengate::Error::Config { .. }));
 /// assert_eq!(err.to_string(), "invalid configuration: redis url: not a redis:// or rediss:// URL");
 /// # }
 /// ```
@@ -103,10 +104,10 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// - The task notices a broken subscription at once when the connection closes, and within
 ///   `heartbeat` + `timeout` (default 2 s) when it silently stops answering.
 /// - From then on the view may be stale, so the [`Revocation`] answer is `Err`: the verifier fails
-///   closed with [`Error::RevocationUnavailable`] (HTTP 503). With
+///   closed with [`Unavailable::Revocation`](crate::Unavailable::Revocation) (HTTP 503). With
 ///   [`RedisStoreBuilder::dangerous_allow_stale`] it keeps answering from the last view for a
 ///   bounded time instead.
-/// - Writes (logout, login, refresh, throttling) answer [`Error::StoreUnavailable`] (503) within
+/// - Writes (logout, login, refresh, throttling) answer [`Unavailable::Store`](crate::Unavailable::Store) (503) within
 ///   about two `timeout`s (one connection attempt and one retry; default 1 s each).
 /// - Nothing panics, and no restart is needed: the task reconnects with backoff (50 ms doubling to
 ///   2 s), subscribes again, then reloads the view, and only then answers again. Revocations made
@@ -119,7 +120,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// Configure Redis with `maxmemory-policy noeviction`: every key here has an expiry, so the
 /// `volatile-*` and `allkeys-*` policies may evict a revocation under memory pressure, making a
 /// revoked token valid again for instances started later. With `noeviction` a full Redis refuses
-/// writes, answered as [`Error::StoreUnavailable`].
+/// writes, answered as [`Unavailable::Store`](crate::Unavailable::Store).
 ///
 /// Pub/sub delivers at most once: a subscriber that falls too far behind is disconnected by Redis
 /// (`client-output-buffer-limit pubsub`), which the task treats as any other break (fail closed,
@@ -222,7 +223,7 @@ impl RedisStoreBuilder {
 
     /// Time limit of one Redis operation (connecting, a command, a heartbeat); default
     /// [`DEFAULT_REDIS_TIMEOUT`] (1 s). Past it the operation answers
-    /// [`Error::StoreUnavailable`].
+    /// [`Unavailable::Store`](crate::Unavailable::Store).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -259,28 +260,29 @@ impl RedisStoreBuilder {
     /// # Errors
     /// - [`Error::Config`] naming the setting: a URL that is not `redis://` / `rediss://` (or
     ///   `unix://`) or cannot be parsed, an empty prefix, a zero `timeout` or `heartbeat`;
-    /// - [`Error::StoreUnavailable`] when Redis cannot be reached, or the view not loaded, within
+    /// - [`Unavailable::Store`](crate::Unavailable::Store) when Redis cannot be reached, or the view not loaded, within
     ///   a few `timeout`s (a store that could not answer revocation checks is of no use).
     pub async fn build(self) -> Result<RedisStore, Error> {
         let scheme_ok = ["redis://", "rediss://", "unix://", "redis+unix://"]
             .iter()
             .any(|s| self.url.starts_with(s));
         if !scheme_ok {
-            return Err(Error::Config(
-                "redis url: not a redis:// or rediss:// URL".into(),
+            return Err(Error::config(
+                "redis url",
+                "not a redis:// or rediss:// URL",
             ));
         }
         // The parser's message may quote the URL (and its password): not passed on.
         let client = Client::open(self.url.as_str())
-            .map_err(|_| Error::Config("redis url: cannot be parsed".into()))?;
+            .map_err(|_| Error::config("redis url", "cannot be parsed"))?;
         if self.prefix.is_empty() {
-            return Err(Error::Config("prefix: must not be empty".into()));
+            return Err(Error::config("prefix", "must not be empty"));
         }
         if self.timeout.is_zero() {
-            return Err(Error::Config("timeout: must be greater than zero".into()));
+            return Err(Error::config("timeout", "must be greater than zero"));
         }
         if self.heartbeat.is_zero() {
-            return Err(Error::Config("heartbeat: must be greater than zero".into()));
+            return Err(Error::config("heartbeat", "must be greater than zero"));
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
@@ -347,7 +349,7 @@ impl RedisStore {
     ///
     /// # Errors
     /// As [`RedisStoreBuilder::build`]: [`Error::Config`] for a bad URL (the text never repeats
-    /// the URL, which may hold a password), [`Error::StoreUnavailable`] when Redis cannot be
+    /// the URL, which may hold a password), [`Unavailable::Store`](crate::Unavailable::Store) when Redis cannot be
     /// reached.
     pub async fn connect(url: impl Into<String>) -> Result<Self, Error> {
         Self::builder(url).build().await
@@ -507,7 +509,7 @@ struct ViewStale;
 struct Timeout;
 
 fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::StoreUnavailable(Box::new(e))
+    Error::Unavailable(Unavailable::Store(Box::new(e)))
 }
 
 // ----- the task keeping the view current -----
@@ -849,7 +851,7 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         if created == 0 {
-            return Err(Error::Config("family id already in use".into()));
+            return Err(Error::config("family id", "already in use"));
         }
         Ok(())
     }

@@ -13,8 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::claims::{self, Claims};
 use crate::clock::{self, Clock};
-use crate::error::Error;
-use crate::error::TokenPart;
+use crate::error::{BoxError, Error, TokenError, TokenPart, Unavailable};
 use crate::issue::{self, TokenKind};
 use crate::keys::{Algorithm, Key, KeyRing};
 
@@ -28,9 +27,6 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 /// Default capacity of the verified-token cache: 4096 tokens (about 1 KiB each, with their claims).
 pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
-
-/// A boxed error from a revocation backend.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The future a [`Revocation`] hook returns.
 pub type RevocationFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, BoxError>> + Send + 'a>>;
@@ -56,7 +52,7 @@ pub struct TokenRef<'a> {
 /// Answers "was this token revoked?" for [`Verifier::verify`]. The stores implement it.
 ///
 /// Return `Ok(true)` for revoked, `Ok(false)` for not revoked, `Err` when the answer is unknown
-/// (the verifier then fails closed with [`Error::RevocationUnavailable`]).
+/// (the verifier then fails closed with [`Unavailable::Revocation`](crate::Unavailable::Revocation)).
 pub trait Revocation: Send + Sync + fmt::Debug + 'static {
     /// Whether `token` was revoked.
     fn is_revoked<'a>(&'a self, token: TokenRef<'a>) -> RevocationFuture<'a>;
@@ -111,7 +107,7 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
 /// let refresh = issuer.issue_refresh(&Grant::new("bob"))?;
 /// // A refresh token is not an access token.
 /// let err = verifier.verify_stateless::<tokengate::NoExtra>(&refresh.token).unwrap_err();
-/// assert!(matches!(err, Error::WrongTokenType));
+/// assert!(matches!(err, Error::Token(tokengate::TokenError::WrongType)));
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone)]
@@ -232,23 +228,25 @@ impl VerifierBuilder {
     /// over 5 minutes, a `max_token_size` under 256 bytes, or an empty key ring.
     pub fn build(self) -> Result<Verifier, Error> {
         if self.issuers.is_empty() || self.issuers.iter().any(String::is_empty) {
-            return Err(Error::Config(
-                "issuer: at least one non-empty accepted `iss` is required".into(),
+            return Err(Error::config(
+                "issuer",
+                "at least one non-empty accepted `iss` is required",
             ));
         }
         if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
-            return Err(Error::Config(
-                "audience: at least one non-empty accepted `aud` is required".into(),
+            return Err(Error::config(
+                "audience",
+                "at least one non-empty accepted `aud` is required",
             ));
         }
         if self.leeway > MAX_LEEWAY {
-            return Err(Error::Config("leeway: at most 300 seconds".into()));
+            return Err(Error::config("leeway", "at most 300 seconds"));
         }
         if self.max_token_size < 256 {
-            return Err(Error::Config("max_token_size: at least 256 bytes".into()));
+            return Err(Error::config("max_token_size", "at least 256 bytes"));
         }
         if self.ring.is_empty() {
-            return Err(Error::Config("key ring: no keys to verify with".into()));
+            return Err(Error::config("key ring", "no keys to verify with"));
         }
         let only_key = match (self.require_kid, self.ring.len()) {
             (false, 1) => self.ring.keys().next().cloned(),
@@ -377,7 +375,7 @@ impl Verifier {
     /// Asks the revocation hook (if any) about already verified claims.
     ///
     /// # Errors
-    /// [`Error::Revoked`], or [`Error::RevocationUnavailable`] when the hook cannot answer.
+    /// [`TokenError::Revoked`](crate::TokenError::Revoked), or [`Unavailable::Revocation`](crate::Unavailable::Revocation) when the hook cannot answer.
     pub async fn check_revocation<T>(
         &self,
         kind: &TokenKind,
@@ -388,7 +386,7 @@ impl Verifier {
         };
         let (Some(jti), Some(iat)) = (claims.jti.as_deref(), claims.iat) else {
             // Unreachable after verify_stateless (it requires both when a hook is set); fail closed.
-            return Err(Error::MissingClaim("jti"));
+            return Err(Error::Token(TokenError::MissingClaim("jti")));
         };
         let token = TokenRef {
             kind,
@@ -404,8 +402,8 @@ impl Verifier {
         };
         match answer {
             Ok(false) => Ok(()),
-            Ok(true) => Err(Error::Revoked),
-            Err(e) => Err(Error::RevocationUnavailable(e)),
+            Ok(true) => Err(Error::Token(TokenError::Revoked)),
+            Err(e) => Err(Error::Unavailable(Unavailable::Revocation(e))),
         }
     }
 
@@ -429,16 +427,16 @@ impl Verifier {
     ) -> Result<Claims<T>, Error> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_size {
-            return Err(Error::TokenTooLarge {
+            return Err(Error::Token(TokenError::TooLarge {
                 max: inner.max_token_size,
-            });
+            }));
         }
         let (signing_input, header_b64, payload_b64, signature_b64) = split(token)?;
         let key = self.select_key(header_b64, kind)?;
 
         // Signature, before any claim is looked at.
         if signature_b64.is_empty() {
-            return Err(Error::InvalidSignature);
+            return Err(Error::Token(TokenError::InvalidSignature));
         }
         let (mut sig_buf, mut sig_heap) = ([0u8; 512], Vec::new());
         let signature = decode(
@@ -448,7 +446,7 @@ impl Verifier {
             TokenPart::Signature,
         )?;
         if !key.verify(signing_input.as_bytes(), signature) {
-            return Err(Error::InvalidSignature);
+            return Err(Error::Token(TokenError::InvalidSignature));
         }
 
         // Claims.
@@ -488,25 +486,33 @@ impl Verifier {
         )?)?;
 
         let alg = match header.alg.as_deref() {
-            None => return Err(Error::UnsupportedAlgorithm),
-            Some(a) if a.eq_ignore_ascii_case("none") => return Err(Error::AlgorithmNone),
+            None => return Err(Error::Token(TokenError::UnsupportedAlgorithm)),
+            Some(a) if a.eq_ignore_ascii_case("none") => {
+                return Err(Error::Token(TokenError::AlgorithmNone));
+            }
             Some(a) => a
                 .parse::<Algorithm>()
-                .map_err(|_| Error::UnsupportedAlgorithm)?,
+                .map_err(|_| Error::Token(TokenError::UnsupportedAlgorithm))?,
         };
         if header.crit {
-            return Err(Error::UnsupportedCritical);
+            return Err(Error::Token(TokenError::UnsupportedCritical));
         }
         match header.typ.as_deref() {
             Some(typ) if kind.matches_typ(typ) => {}
-            _ => return Err(Error::WrongTokenType),
+            _ => return Err(Error::Token(TokenError::WrongType)),
         }
         let key = match header.kid.as_deref() {
-            Some(kid) => inner.ring.get(kid).ok_or(Error::UnknownKeyId)?,
-            None => inner.only_key.as_ref().ok_or(Error::MissingKeyId)?,
+            Some(kid) => inner
+                .ring
+                .get(kid)
+                .ok_or(Error::Token(TokenError::UnknownKeyId))?,
+            None => inner
+                .only_key
+                .as_ref()
+                .ok_or(Error::Token(TokenError::MissingKeyId))?,
         };
         if key.algorithm() != alg {
-            return Err(Error::AlgorithmMismatch);
+            return Err(Error::Token(TokenError::AlgorithmMismatch));
         }
         Ok(key)
     }
@@ -515,17 +521,17 @@ impl Verifier {
         self.check_times(claims)?;
         let inner = &*self.inner;
         if !inner.issuers.contains(&claims.iss) {
-            return Err(Error::InvalidIssuer);
+            return Err(Error::Token(TokenError::InvalidIssuer));
         }
         if !claims.aud.iter().any(|a| inner.audiences.contains(a)) {
-            return Err(Error::InvalidAudience);
+            return Err(Error::Token(TokenError::InvalidAudience));
         }
         if inner.revocation.is_some() {
             if claims.jti.is_none() {
-                return Err(Error::MissingClaim("jti"));
+                return Err(Error::Token(TokenError::MissingClaim("jti")));
             }
             if claims.iat.is_none() {
-                return Err(Error::MissingClaim("iat"));
+                return Err(Error::Token(TokenError::MissingClaim("iat")));
             }
         }
         Ok(())
@@ -537,17 +543,17 @@ impl Verifier {
         let now = inner.clock.now();
         let leeway = inner.leeway;
         if now >= claims.exp.saturating_add(leeway) {
-            return Err(Error::Expired);
+            return Err(Error::Token(TokenError::Expired));
         }
         if let Some(nbf) = claims.nbf
             && now < nbf.saturating_sub(leeway)
         {
-            return Err(Error::NotYetValid);
+            return Err(Error::Token(TokenError::NotYetValid));
         }
         if let Some(iat) = claims.iat
             && iat > now.saturating_add(leeway)
         {
-            return Err(Error::IssuedInFuture);
+            return Err(Error::Token(TokenError::IssuedInFuture));
         }
         Ok(())
     }
@@ -573,10 +579,14 @@ impl Verifier {
 
 /// Splits a compact JWS into (signing input, header, payload, signature).
 fn split(token: &str) -> Result<(&str, &str, &str, &str), Error> {
-    let (signing_input, signature) = token.rsplit_once('.').ok_or(Error::Malformed)?;
-    let (header, payload) = signing_input.split_once('.').ok_or(Error::Malformed)?;
+    let (signing_input, signature) = token
+        .rsplit_once('.')
+        .ok_or(Error::Token(TokenError::Malformed))?;
+    let (header, payload) = signing_input
+        .split_once('.')
+        .ok_or(Error::Token(TokenError::Malformed))?;
     if header.is_empty() || payload.is_empty() || payload.contains('.') {
-        return Err(Error::Malformed);
+        return Err(Error::Token(TokenError::Malformed));
     }
     Ok((signing_input, header, payload, signature))
 }
@@ -594,7 +604,7 @@ fn decode<'a>(
     part: TokenPart,
 ) -> Result<&'a [u8], Error> {
     let engine = base64_simd::URL_SAFE_NO_PAD;
-    let bad = |_| Error::InvalidBase64(part);
+    let bad = |_| Error::Token(TokenError::InvalidBase64(part));
     if b64.len() / 4 * 3 + 3 <= stack.len() {
         let out = base64_simd::Out::from_slice(stack);
         Ok(engine.decode(b64.as_bytes(), out).map_err(bad)?)
@@ -616,9 +626,9 @@ fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let header = de
         .deserialize_map(HeaderVisitor)
-        .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+        .map_err(|_| Error::Token(TokenError::InvalidJson(TokenPart::Header)))?;
     de.end()
-        .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+        .map_err(|_| Error::Token(TokenError::InvalidJson(TokenPart::Header)))?;
     header
 }
 
@@ -660,7 +670,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
             names.push(name);
         }
         Ok(if duplicate {
-            Err(Error::DuplicateMember(TokenPart::Header))
+            Err(Error::Token(TokenError::DuplicateMember(TokenPart::Header)))
         } else {
             Ok(header)
         })
@@ -715,15 +725,15 @@ mod tests {
         assert!(!h.crit);
         assert!(matches!(
             parse_header(br#"{"alg":"HS256","\u0061lg":"none"}"#),
-            Err(Error::DuplicateMember(TokenPart::Header))
+            Err(Error::Token(TokenError::DuplicateMember(TokenPart::Header)))
         ));
         assert!(matches!(
             parse_header(br#"{"alg":5}"#),
-            Err(Error::InvalidJson(TokenPart::Header))
+            Err(Error::Token(TokenError::InvalidJson(TokenPart::Header)))
         ));
         assert!(matches!(
             parse_header(b"[]"),
-            Err(Error::InvalidJson(TokenPart::Header))
+            Err(Error::Token(TokenError::InvalidJson(TokenPart::Header)))
         ));
     }
 
@@ -757,7 +767,8 @@ mod tests {
         );
         assert!(matches!(
             verifier.verify_stateless::<NoExtra>("not.a.token"),
-            Err(Error::InvalidBase64(_) | Error::InvalidJson(_))
+            Err(Error::Token(TokenError::InvalidBase64(_))
+                | Error::Token(TokenError::InvalidJson(_)))
         ));
         // With the cache off there is none.
         let off = Verifier::builder(verifier.key_ring().clone())
@@ -805,7 +816,10 @@ mod tests {
         assert!(split("a.b.c").is_ok());
         assert!(split("a.b.").is_ok());
         for bad in ["", "a", "a.b", ".b.c", "a..c", "a.b.c.d"] {
-            assert!(matches!(split(bad), Err(Error::Malformed)), "{bad}");
+            assert!(
+                matches!(split(bad), Err(Error::Token(TokenError::Malformed))),
+                "{bad}"
+            );
         }
     }
 }

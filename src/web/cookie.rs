@@ -16,7 +16,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Denied, Error, InternalError};
 use crate::sessions::TokenPair;
 
 /// Default path of the refresh cookie: `/auth/session/refresh`, the cookie-mode refresh endpoint
@@ -126,7 +126,7 @@ impl SameSite {
 /// [`Claims`](crate::Claims) extractor, on a request authenticated **by the access cookie** whose
 /// method is not `GET`, `HEAD`, `OPTIONS` or `TRACE`, requires that header and compares it in
 /// constant time with the value expected for the token's session; missing, repeated or different
-/// → 403 `csrf_failed` ([`Error::CsrfFailed`]), body
+/// → 403 `csrf_failed` ([`Denied::Csrf`](crate::Denied::Csrf)), body
 /// `{"error":"csrf_failed","error_description":"CSRF token missing"}` (or `… does not match`),
 /// without a `WWW-Authenticate` header (it is not a bearer-token problem). Requests with an
 /// `Authorization: Bearer` header need no CSRF token: a hostile page cannot make a browser add that
@@ -243,7 +243,7 @@ impl CookieConfigBuilder {
     /// # Errors
     /// [`Error::Config`] naming `csrf_secret` when it is shorter than 32 bytes, or `refresh_path`
     /// when it does not start with `/` or holds a character a cookie's `Path` cannot carry
-    /// (`;`, controls, non-ASCII); [`Error::Crypto`] when no random key can be drawn.
+    /// (`;`, controls, non-ASCII); [`InternalError::Crypto`](crate::InternalError::Crypto) when no random key can be drawn.
     pub fn build(self) -> Result<CookieConfig, Error> {
         let path_ok = self.refresh_path.starts_with('/')
             && self
@@ -251,21 +251,23 @@ impl CookieConfigBuilder {
                 .bytes()
                 .all(|b| (b'!'..=b'~').contains(&b) && b != b';' && b != b',');
         if !path_ok {
-            return Err(Error::Config(
-                "refresh_path: must start with `/` and hold printable ASCII without `;` or `,`"
-                    .into(),
+            return Err(Error::config(
+                "refresh_path",
+                "must start with `/` and hold printable ASCII without `;` or `,`",
             ));
         }
         let secret = match self.csrf_secret {
             Some(secret) if secret.len() < MIN_CSRF_SECRET_LEN => {
-                return Err(Error::Config(format!(
-                    "csrf_secret: must be at least {MIN_CSRF_SECRET_LEN} bytes"
-                )));
+                return Err(Error::config(
+                    "csrf_secret",
+                    format!("must be at least {MIN_CSRF_SECRET_LEN} bytes"),
+                ));
             }
             Some(secret) => secret,
             None => {
                 let mut random = Zeroizing::new(vec![0u8; 32]);
-                aws_lc_rs::rand::fill(&mut random).map_err(|_| Error::Crypto)?;
+                aws_lc_rs::rand::fill(&mut random)
+                    .map_err(|_| Error::Internal(InternalError::Crypto))?;
                 random
             }
         };
@@ -430,7 +432,7 @@ impl CookieConfig {
             .into_iter()
             .map(|v| {
                 HeaderValue::try_from(v)
-                    .map_err(|_| Error::Config("token is not a valid cookie value".into()))
+                    .map_err(|_| Error::config("cookie", "token is not a valid cookie value"))
             })
             .collect::<Result<_, _>>()
             .map(SetCookies)
@@ -486,20 +488,24 @@ impl CookieConfig {
         }
         let mut values = headers.get_all(CSRF_HEADER).iter();
         let (Some(given), None) = (values.next(), values.next()) else {
-            return Err(Error::CsrfFailed(if headers.contains_key(CSRF_HEADER) {
-                "multiple CSRF token headers"
-            } else {
-                "CSRF token missing"
-            }));
+            return Err(Error::Denied(Denied::Csrf(
+                if headers.contains_key(CSRF_HEADER) {
+                    "multiple CSRF token headers"
+                } else {
+                    "CSRF token missing"
+                },
+            )));
         };
         let Some(sid) = sid else {
-            return Err(Error::CsrfFailed("token is not bound to a session"));
+            return Err(Error::Denied(Denied::Csrf(
+                "token is not bound to a session",
+            )));
         };
         let expected = self.csrf_token(sid);
         if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
             Ok(())
         } else {
-            Err(Error::CsrfFailed("CSRF token does not match"))
+            Err(Error::Denied(Denied::Csrf("CSRF token does not match")))
         }
     }
 }
@@ -530,14 +536,14 @@ mod tests {
             .csrf_secret([1u8; 31])
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::Config(ref m) if m.starts_with("csrf_secret")));
+        assert!(matches!(err, Error::Config { ref setting, .. } if setting == "csrf_secret"));
         for bad in ["", "auth/refresh", "/a;b", "/a b", "/é"] {
             let err = CookieConfig::builder()
                 .refresh_path(bad)
                 .build()
                 .unwrap_err();
             assert!(
-                matches!(err, Error::Config(ref m) if m.starts_with("refresh_path")),
+                matches!(err, Error::Config { ref setting, .. } if setting == "refresh_path"),
                 "{bad}"
             );
         }
@@ -579,23 +585,25 @@ mod tests {
         let custom = Method::from_bytes(b"PURGE").unwrap();
         assert!(matches!(
             c.check_csrf(&custom, &h(&[]), Some("s1")),
-            Err(Error::CsrfFailed("CSRF token missing"))
+            Err(Error::Denied(Denied::Csrf("CSRF token missing")))
         ));
         assert!(matches!(
             c.check_csrf(&post, &h(&[&good, &good]), Some("s1")),
-            Err(Error::CsrfFailed("multiple CSRF token headers"))
+            Err(Error::Denied(Denied::Csrf("multiple CSRF token headers")))
         ));
         assert!(matches!(
             c.check_csrf(&post, &h(&[&good]), Some("s2")),
-            Err(Error::CsrfFailed("CSRF token does not match"))
+            Err(Error::Denied(Denied::Csrf("CSRF token does not match")))
         ));
         assert!(matches!(
             c.check_csrf(&post, &h(&[&good[..42]]), Some("s1")),
-            Err(Error::CsrfFailed("CSRF token does not match"))
+            Err(Error::Denied(Denied::Csrf("CSRF token does not match")))
         ));
         assert!(matches!(
             c.check_csrf(&post, &h(&[&good]), None),
-            Err(Error::CsrfFailed("token is not bound to a session"))
+            Err(Error::Denied(Denied::Csrf(
+                "token is not bound to a session"
+            )))
         ));
     }
 

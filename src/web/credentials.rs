@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, header};
 
-use crate::error::Error;
+use crate::error::{Error, RequestError, TokenError, Unavailable};
 
 /// Finds the bearer token in `headers`; `Ok(None)` when there are no bearer credentials.
 pub(crate) fn bearer_token<'h>(
@@ -18,7 +18,9 @@ pub(crate) fn bearer_token<'h>(
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(Error::InvalidRequest("multiple Authorization headers"));
+        return Err(Error::Request(RequestError::Malformed(
+            "multiple Authorization headers",
+        )));
     }
     // `Bearer` (any case), one space, then the token (RFC 6750 §2.1). A value that does not start
     // with the `Bearer` scheme is another scheme: no bearer credentials.
@@ -34,20 +36,24 @@ pub(crate) fn bearer_token<'h>(
         .unwrap_or(rest.len());
     let token = &rest[start..];
     if token.is_empty() {
-        return Err(Error::InvalidRequest("empty bearer token"));
+        return Err(Error::Request(RequestError::Malformed(
+            "empty bearer token",
+        )));
     }
     if !is_b64token(token) {
-        return Err(Error::InvalidRequest("malformed bearer token"));
+        return Err(Error::Request(RequestError::Malformed(
+            "malformed bearer token",
+        )));
     }
     // A b64token is ASCII, so this cannot fail.
-    let token =
-        std::str::from_utf8(token).map_err(|_| Error::InvalidRequest("malformed bearer token"))?;
+    let token = std::str::from_utf8(token)
+        .map_err(|_| Error::Request(RequestError::Malformed("malformed bearer token")))?;
     if let Some(name) = cookie
         && has_cookie(headers, name)
     {
-        return Err(Error::InvalidRequest(
+        return Err(Error::Request(RequestError::Malformed(
             "token in both the Authorization header and a cookie",
-        ));
+        )));
     }
     Ok(Some(token))
 }
@@ -85,7 +91,10 @@ pub(crate) fn peek(token: &str, error: &Error) -> (Option<String>, Option<String
     struct Sub {
         sub: Option<String>,
     }
-    if matches!(error, Error::TokenTooLarge { .. } | Error::Malformed) {
+    if matches!(
+        error,
+        Error::Token(TokenError::TooLarge { .. } | TokenError::Malformed)
+    ) {
         return (None, None);
     }
     let mut segments = token.split('.');
@@ -95,13 +104,14 @@ pub(crate) fn peek(token: &str, error: &Error) -> (Option<String>, Option<String
         .and_then(|h| h.kid);
     let signed = matches!(
         error,
-        Error::Expired
-            | Error::NotYetValid
-            | Error::IssuedInFuture
-            | Error::InvalidIssuer
-            | Error::InvalidAudience
-            | Error::Revoked
-            | Error::RevocationUnavailable(_)
+        Error::Token(
+            TokenError::Expired
+                | TokenError::NotYetValid
+                | TokenError::IssuedInFuture
+                | TokenError::InvalidIssuer
+                | TokenError::InvalidAudience
+                | TokenError::Revoked
+        ) | Error::Unavailable(Unavailable::Revocation(_))
     );
     let sub = if signed {
         decode(segments.next())
@@ -116,7 +126,7 @@ pub(crate) fn peek(token: &str, error: &Error) -> (Option<String>, Option<String
 /// The value of the one non-empty cookie called `name`, `Ok(None)` when there is none.
 ///
 /// # Errors
-/// [`Error::InvalidRequest`] when several non-empty cookies have that name (a planted duplicate).
+/// [`RequestError::Malformed`](crate::RequestError::Malformed) when several non-empty cookies have that name (a planted duplicate).
 pub(crate) fn read_cookie<'h>(
     headers: &'h HeaderMap,
     name: &str,
@@ -136,7 +146,9 @@ pub(crate) fn read_cookie<'h>(
             continue;
         }
         if found.is_some() {
-            return Err(Error::InvalidRequest("cookie sent more than once"));
+            return Err(Error::Request(RequestError::Malformed(
+                "cookie sent more than once",
+            )));
         }
         found = Some(v);
     }
@@ -183,7 +195,7 @@ mod tests {
             ("Bearer a=b", "malformed bearer token"),
         ] {
             assert!(
-                matches!(ok(v), Err(Error::InvalidRequest(m)) if m == msg),
+                matches!(ok(v), Err(Error::Request(RequestError::Malformed(m))) if m == msg),
                 "{v}: {:?}",
                 ok(v)
             );
@@ -192,7 +204,9 @@ mod tests {
         let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
         assert!(matches!(
             bearer_token(&two, None),
-            Err(Error::InvalidRequest("multiple Authorization headers"))
+            Err(Error::Request(RequestError::Malformed(
+                "multiple Authorization headers"
+            )))
         ));
     }
 
@@ -205,7 +219,9 @@ mod tests {
         );
         assert!(matches!(
             bearer_token(&h, None),
-            Err(Error::InvalidRequest("malformed bearer token"))
+            Err(Error::Request(RequestError::Malformed(
+                "malformed bearer token"
+            )))
         ));
     }
 
@@ -217,9 +233,9 @@ mod tests {
         ]);
         assert!(matches!(
             bearer_token(&both, Some("at")),
-            Err(Error::InvalidRequest(
+            Err(Error::Request(RequestError::Malformed(
                 "token in both the Authorization header and a cookie"
-            ))
+            )))
         ));
         // Other cookies, or no cookie name configured, do not matter.
         assert_eq!(bearer_token(&both, Some("other")).unwrap(), Some("abc"));
@@ -232,14 +248,17 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"alice"}"#);
         let token = format!("{header}.{payload}.sig");
         assert_eq!(
-            peek(&token, &Error::Expired),
+            peek(&token, &Error::Token(TokenError::Expired)),
             (Some("k1".into()), Some("alice".into()))
         );
         assert_eq!(
-            peek(&token, &Error::InvalidSignature),
+            peek(&token, &Error::Token(TokenError::InvalidSignature)),
             (Some("k1".into()), None)
         );
-        assert_eq!(peek(&token, &Error::Malformed), (None, None));
+        assert_eq!(
+            peek(&token, &Error::Token(TokenError::Malformed)),
+            (None, None)
+        );
     }
 
     #[test]
@@ -258,7 +277,9 @@ mod tests {
         );
         assert!(matches!(
             read_cookie(&m, "access_token"),
-            Err(Error::InvalidRequest("cookie sent more than once"))
+            Err(Error::Request(RequestError::Malformed(
+                "cookie sent more than once"
+            )))
         ));
     }
 }

@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use super::gate::Gate;
 use super::rejection::Rejection;
 use crate::claims::{Claims, NoExtra};
-use crate::error::Error;
+use crate::error::{Error, RequestError};
 
 impl<S, T> FromRequestParts<S> for Claims<T>
 where
@@ -136,9 +136,9 @@ where
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        shared_claims(parts, state)
-            .await?
-            .ok_or_else(|| Gate::from_ref(state).reject(Error::MissingCredentials))
+        shared_claims(parts, state).await?.ok_or_else(|| {
+            Gate::from_ref(state).reject(Error::Request(RequestError::MissingCredentials))
+        })
     }
 }
 

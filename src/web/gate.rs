@@ -10,7 +10,7 @@ use super::cookie::CookieConfig;
 use super::credentials::{bearer_token, peek, read_cookie};
 use super::rejection::{ErrorBody, Rejection};
 use crate::claims::Claims;
-use crate::error::Error;
+use crate::error::{Denied, Error};
 use crate::requirement::Requirement;
 use crate::roles::RoleHierarchy;
 use crate::verify::Verifier;
@@ -109,7 +109,7 @@ pub struct Gate {
 
 struct Inner {
     verifier: Verifier,
-    realm: Box<str>,
+    realm: Arc<str>,
     body: ErrorBody,
     roles: RoleHierarchy,
     /// The cookie transport: when set, the access cookie is read (with the CSRF check), and a
@@ -181,8 +181,9 @@ impl GateBuilder {
                 .chars()
                 .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\');
         if !valid {
-            return Err(Error::Config(
-                "realm: must be non-empty printable ASCII without `\"` or `\\`".into(),
+            return Err(Error::config(
+                "realm",
+                "must be non-empty printable ASCII without `\"` or `\\`",
             ));
         }
         Ok(Gate {
@@ -250,7 +251,11 @@ impl Gate {
     /// Wraps `error` into a [`Rejection`] answered with this gate's realm and body format.
     #[must_use]
     pub fn reject(&self, error: Error) -> Rejection {
-        Rejection::new(error, self.clone())
+        Rejection::new(
+            error,
+            Arc::clone(&self.inner.realm),
+            self.inner.body.clone(),
+        )
     }
 
     /// The cookie transport, when configured ([`GateBuilder::cookies`]).
@@ -279,8 +284,8 @@ impl Gate {
     /// `Ok(None)` when the request carries no credentials (see the tables on [`Gate`]).
     ///
     /// # Errors
-    /// A [`Rejection`] with [`Error::InvalidRequest`] for malformed credentials, the verifier's
-    /// error for a bad token, [`Error::CsrfFailed`] for a cookie-authenticated unsafe request
+    /// A [`Rejection`] with [`RequestError::Malformed`](crate::RequestError::Malformed) for malformed credentials, the verifier's
+    /// error for a bad token, [`Denied::Csrf`](crate::Denied::Csrf) for a cookie-authenticated unsafe request
     /// without the right CSRF token.
     pub async fn authenticate_request<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         &self,
@@ -352,7 +357,7 @@ impl Gate {
     /// ```
     ///
     /// # Errors
-    /// A [`Rejection`] with [`Error::InsufficientScope`] (403) when the requirement is not met.
+    /// A [`Rejection`] with [`Denied::InsufficientScope`](crate::Denied::InsufficientScope) (403) when the requirement is not met.
     pub fn require<T>(
         &self,
         claims: &Claims<T>,
@@ -362,7 +367,9 @@ impl Gate {
             Ok(())
         } else {
             Err(self
-                .reject(Error::InsufficientScope(requirement.clone()))
+                .reject(Error::Denied(Denied::InsufficientScope(
+                    requirement.clone(),
+                )))
                 .with_sub(Some(&claims.sub)))
         }
     }
@@ -436,7 +443,7 @@ mod tests {
         for bad in ["", "a\"b", "a\\b", "é", "a\nb"] {
             let err = Gate::builder(v.clone()).realm(bad).build().unwrap_err();
             assert!(
-                matches!(err, Error::Config(ref m) if m.starts_with("realm")),
+                matches!(err, Error::Config { ref setting, .. } if setting == "realm"),
                 "{bad}"
             );
         }

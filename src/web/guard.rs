@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::gate::Gate;
 use super::rejection::Rejection;
 use crate::claims::{Claims, NoExtra};
-use crate::error::Error;
+use crate::error::{Denied, Error};
 use crate::requirement::Requirement;
 use crate::roles::RoleHierarchy;
 
@@ -290,7 +290,7 @@ where
             })
         } else {
             Err(gate
-                .reject(Error::InsufficientScope(R::requirement()))
+                .reject(Error::Denied(Denied::InsufficientScope(R::requirement())))
                 .with_sub(Some(&claims.sub)))
         }
     }
@@ -315,7 +315,7 @@ where
         } else {
             let gate = Gate::from_ref(state);
             Err(gate
-                .reject(Error::InsufficientScope(P::requirement()))
+                .reject(Error::Denied(Denied::InsufficientScope(P::requirement())))
                 .with_sub(Some(&claims.sub)))
         }
     }

@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 use super::gate::Gate;
 use super::guard::{Permissions, Roles};
 use crate::claims::{Claims, NoExtra};
-use crate::error::Error;
+use crate::error::{Error, RequestError};
 use crate::requirement::Requirement;
 
 /// A tower layer that lets through only requests whose bearer token is valid and meets a
@@ -168,7 +168,11 @@ where
                     .await
                 {
                     Ok(Some(claims)) => claims,
-                    Ok(None) => return Ok(gate.reject(Error::MissingCredentials).into_response()),
+                    Ok(None) => {
+                        return Ok(gate
+                            .reject(Error::Request(RequestError::MissingCredentials))
+                            .into_response());
+                    }
                     Err(rejection) => return Ok(rejection.into_response()),
                 },
             };

@@ -5,14 +5,16 @@
 use std::fmt;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
-use crate::error::Error;
-use crate::web::gate::Gate;
+use super::gate::DEFAULT_REALM;
+use crate::error::{Denied, Error, RequestError};
 
 /// The `tracing` target every refusal is logged under.
 pub const REJECTION_LOG_TARGET: &str = "tokengate::rejection";
@@ -61,84 +63,102 @@ impl fmt::Debug for ErrorBody {
     }
 }
 
-/// The response class of a refusal; decided in exactly one place, [`class`].
+/// What kind of `WWW-Authenticate` challenge an answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Missing,
-    InvalidRequest,
-    InvalidToken,
-    InsufficientScope,
-    Csrf,
-    Unavailable,
-    Internal,
+enum Challenge {
+    /// None: the problem is not the bearer token (CSRF, a login body, the server).
+    None,
+    /// `Bearer realm=".."` without an error code (RFC 6750 §3.1: no credentials).
+    Bare,
+    /// `Bearer realm="..", error="..", error_description=".."` (and `scope` for 403).
+    WithError,
 }
 
-/// The one exhaustive mapping. Adding an [`Error`] variant fails to compile here until it is
-/// given a class.
-fn class(error: &Error) -> Class {
+/// How one error is answered: decided in exactly one place, [`answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Answer {
+    status: StatusCode,
+    code: &'static str,
+    challenge: Challenge,
+}
+
+const fn row(status: StatusCode, code: &'static str, challenge: Challenge) -> Answer {
+    Answer {
+        status,
+        code,
+        challenge,
+    }
+}
+
+/// The one exhaustive mapping from an [`Error`] to its HTTP answer, without a wildcard: a new
+/// variant (or a new variant of a group) does not compile until it is given its row.
+fn answer(error: &Error) -> Answer {
+    use Challenge::{Bare, None, WithError};
     match error {
-        Error::MissingCredentials => Class::Missing,
-        Error::InvalidRequest(_) => Class::InvalidRequest,
-        Error::TokenTooLarge { .. }
-        | Error::Malformed
-        | Error::InvalidBase64(_)
-        | Error::InvalidJson(_)
-        | Error::DuplicateMember(_)
-        | Error::AlgorithmNone
-        | Error::UnsupportedAlgorithm
-        | Error::AlgorithmMismatch
-        | Error::UnknownKeyId
-        | Error::MissingKeyId
-        | Error::WrongTokenType
-        | Error::UnsupportedCritical
-        | Error::InvalidSignature
-        | Error::InvalidClaim(_)
-        | Error::MissingClaim(_)
-        | Error::Expired
-        | Error::NotYetValid
-        | Error::IssuedInFuture
-        | Error::InvalidIssuer
-        | Error::InvalidAudience
-        | Error::Revoked
-        | Error::RefreshReused
-        | Error::SessionExpired
-        | Error::SessionRevoked => Class::InvalidToken,
-        Error::InsufficientScope(_) => Class::InsufficientScope,
-        Error::CsrfFailed(_) => Class::Csrf,
-        Error::RevocationUnavailable(_)
-        | Error::StoreUnavailable(_)
-        | Error::StoreFull { .. }
-        | Error::PasswordBusy => Class::Unavailable,
-        Error::PasswordTooLong { .. } => Class::InvalidRequest,
-        Error::WeakKey(_)
-        | Error::InvalidKey(_)
-        | Error::MissingEnv(_)
-        | Error::KeyFile { .. }
-        | Error::Config(_)
-        | Error::NoSigningKey
-        | Error::Crypto
-        | Error::Serialize(_)
-        | Error::PasswordHashInvalid => Class::Internal,
+        Error::Request(e) => match e {
+            RequestError::MissingCredentials => row(StatusCode::UNAUTHORIZED, "unauthorized", Bare),
+            RequestError::Malformed(_) => {
+                row(StatusCode::BAD_REQUEST, "invalid_request", WithError)
+            }
+            RequestError::MalformedBody(_) | RequestError::PasswordTooLong { .. } => {
+                row(StatusCode::BAD_REQUEST, "invalid_request", None)
+            }
+            RequestError::UnsupportedGrantType => {
+                row(StatusCode::BAD_REQUEST, "unsupported_grant_type", None)
+            }
+            RequestError::BodyTooLarge { .. } => {
+                row(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", None)
+            }
+            RequestError::UnsupportedMediaType(_) => {
+                row(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", None)
+            }
+            RequestError::MethodNotAllowed { .. } => {
+                row(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", None)
+            }
+        },
+        Error::Token(_) => row(StatusCode::UNAUTHORIZED, "invalid_token", WithError),
+        Error::Denied(Denied::InsufficientScope(_)) => {
+            row(StatusCode::FORBIDDEN, "insufficient_scope", WithError)
+        }
+        Error::Denied(Denied::Csrf(_)) => row(StatusCode::FORBIDDEN, "csrf_failed", None),
+        Error::InvalidGrant => row(StatusCode::UNAUTHORIZED, "invalid_grant", None),
+        Error::Throttled { .. } => row(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None),
+        Error::Unavailable(_) => row(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            None,
+        ),
+        Error::Key(_) | Error::Config { .. } | Error::Internal(_) => {
+            row(StatusCode::INTERNAL_SERVER_ERROR, "server_error", None)
+        }
     }
 }
 
 /// A refused request: the reason, and how to answer it. Returned by the [`Claims`](crate::Claims)
-/// extractor, the [`rbac`](crate::RequireRole) guards and [`Gate::reject`]; turn it into the
+/// extractor, the [guards](crate::RequireRole) and [`Gate::reject`](crate::Gate::reject); turn it into the
 /// response with [`IntoResponse`] (axum does this when an extractor fails).
 ///
-/// Every refusal the extractors and guards produce is a `Rejection`: an [`Error`] plus the
-/// [`Gate`]'s realm and body format. [`into_response`](IntoResponse::into_response)
-/// answers it with exactly one row of this table (the only place the crate decides a status):
+/// Every refusal the extractors, guards and login routes produce is a `Rejection`: an [`Error`]
+/// plus the realm and body format of the [`Gate`](crate::Gate) that refused it.
+/// [`into_response`](IntoResponse::into_response) answers it with exactly one row of this table
+/// (the only place the crate decides a status):
 ///
-/// | error | status | `WWW-Authenticate` | body `error` |
-/// |---|---|---|---|
-/// | [`Error::MissingCredentials`] | 401 | `Bearer realm="…"` (no error code, RFC 6750 §3.1) | `unauthorized` |
-/// | [`Error::InvalidRequest`] | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` | `invalid_request` |
-/// | every token error ([`Error::is_token_error`]: expired, bad signature, revoked, …) | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` | `invalid_token` |
-/// | [`Error::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` | `insufficient_scope` |
-/// | [`Error::CsrfFailed`] (cookie mode, see [`CookieConfig`](crate::CookieConfig)) | 403 | none | `csrf_failed` |
-/// | [`Error::RevocationUnavailable`] | 503 | none | `temporarily_unavailable` |
-/// | key, configuration and crypto errors | 500 | none | `server_error` |
+/// | error | status | `WWW-Authenticate` | other header | body `error` |
+/// |---|---|---|---|---|
+/// | [`RequestError::MissingCredentials`] | 401 | `Bearer realm="…"` (no error code, RFC 6750 §3.1) | | `unauthorized` |
+/// | [`RequestError::Malformed`] (credentials) | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` | | `invalid_request` |
+/// | [`RequestError::MalformedBody`], [`RequestError::PasswordTooLong`] | 400 | none | | `invalid_request` |
+/// | [`RequestError::UnsupportedGrantType`] | 400 | none | | `unsupported_grant_type` |
+/// | [`RequestError::BodyTooLarge`] | 413 | none | | `invalid_request` |
+/// | [`RequestError::UnsupportedMediaType`] | 415 | none | | `invalid_request` |
+/// | [`RequestError::MethodNotAllowed`] | 405 | none | `Allow` | `invalid_request` |
+/// | every [`Error::Token`] (expired, bad signature, revoked, …) | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` | | `invalid_token` |
+/// | [`Denied::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` | | `insufficient_scope` |
+/// | [`Denied::Csrf`] (cookie mode, see [`CookieConfig`](crate::CookieConfig)) | 403 | none | | `csrf_failed` |
+/// | [`Error::InvalidGrant`] (login routes) | 401 | none | | `invalid_grant` |
+/// | [`Error::Throttled`] (login routes) | 429 | none | `Retry-After` | `too_many_requests` |
+/// | every [`Error::Unavailable`] (store, revocation, password pool, user directory) | 503 | none | `Retry-After: 1` | `temporarily_unavailable` |
+/// | [`Error::Key`], [`Error::Config`], [`Error::Internal`] | 500 | none | | `server_error` |
 ///
 /// `error_description` is the error's `Display` text (for example `token expired`), which never
 /// contains the token or a claim value; 5xx answers carry a generic description instead of the
@@ -159,7 +179,7 @@ fn class(error: &Error) -> Class {
 ///     .realm("example")
 ///     .build()?;
 ///
-/// let rejection = gate.reject(Error::Expired);
+/// let rejection = gate.reject(Error::Token(tokengate::TokenError::Expired));
 /// assert_eq!(rejection.status(), 401);
 /// assert_eq!(rejection.error_code(), "invalid_token");
 /// let response = rejection.into_response();
@@ -171,7 +191,8 @@ fn class(error: &Error) -> Class {
 /// ```
 pub struct Rejection {
     error: Error,
-    gate: Gate,
+    realm: Arc<str>,
+    body: ErrorBody,
     kid: Option<Box<str>>,
     sub: Option<Box<str>>,
 }
@@ -199,6 +220,22 @@ impl std::error::Error for Rejection {
     }
 }
 
+/// A rejection with the default realm ([`DEFAULT_REALM`]) and JSON body; use
+/// [`Gate::reject`](crate::Gate::reject) for a gate's own.
+impl From<Error> for Rejection {
+    fn from(error: Error) -> Self {
+        Self::new(error, DEFAULT_REALM.into(), ErrorBody::Json)
+    }
+}
+
+/// Answers the error as a [`Rejection`] with the default realm and JSON body, so that a handler
+/// can return `Result<_, tokengate::Error>`.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Rejection::from(self).into_response()
+    }
+}
+
 /// Longest `kid` or `sub` recorded in a log line; longer values are left out.
 const MAX_LOGGED_LEN: usize = 256;
 
@@ -209,10 +246,11 @@ fn loggable(value: &str) -> Option<Box<str>> {
 }
 
 impl Rejection {
-    pub(crate) fn new(error: Error, gate: Gate) -> Self {
+    pub(crate) fn new(error: Error, realm: Arc<str>, body: ErrorBody) -> Self {
         Self {
             error,
-            gate,
+            realm,
+            body,
             kid: None,
             sub: None,
         }
@@ -254,43 +292,33 @@ impl Rejection {
         self.sub.as_deref()
     }
 
-    /// The HTTP status: 400, 401, 403, 500 or 503 (see the table on [`Rejection`]).
+    /// The HTTP status (see the table on [`Rejection`]).
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        match class(&self.error) {
-            Class::Missing | Class::InvalidToken => StatusCode::UNAUTHORIZED,
-            Class::InvalidRequest => StatusCode::BAD_REQUEST,
-            Class::InsufficientScope | Class::Csrf => StatusCode::FORBIDDEN,
-            Class::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Class::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        answer(&self.error).status
     }
 
     /// The body's `error` code: `unauthorized`, `invalid_request`, `invalid_token`,
-    /// `insufficient_scope`, `csrf_failed`, `temporarily_unavailable` or `server_error`. The first
-    /// and `csrf_failed` are not RFC 6750 codes and are therefore never put in a `WWW-Authenticate`
-    /// header.
+    /// `insufficient_scope`, `csrf_failed`, `invalid_grant`, `unsupported_grant_type`,
+    /// `too_many_requests`, `temporarily_unavailable` or `server_error`. Only `invalid_request`,
+    /// `invalid_token` and `insufficient_scope` are RFC 6750 codes, and only they are put in a
+    /// `WWW-Authenticate` header.
     #[must_use]
     pub fn error_code(&self) -> &'static str {
-        match class(&self.error) {
-            Class::Missing => "unauthorized",
-            Class::InvalidRequest => "invalid_request",
-            Class::InvalidToken => "invalid_token",
-            Class::InsufficientScope => "insufficient_scope",
-            Class::Csrf => "csrf_failed",
-            Class::Unavailable => "temporarily_unavailable",
-            Class::Internal => "server_error",
-        }
+        answer(&self.error).code
     }
 
     /// The human-readable description sent to the client: the error's `Display` text for 4xx
     /// answers, a generic text for 5xx answers (whose cause is only logged).
     #[must_use]
     pub fn description(&self) -> String {
-        match class(&self.error) {
-            Class::Unavailable => "authentication temporarily unavailable".to_owned(),
-            Class::Internal => "internal error".to_owned(),
-            _ => quoted_safe(&self.error.to_string()),
+        let status = self.status();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            "authentication temporarily unavailable".to_owned()
+        } else if status.is_server_error() {
+            "internal error".to_owned()
+        } else {
+            quoted_safe(&self.error.to_string())
         }
     }
 
@@ -300,7 +328,7 @@ impl Rejection {
     #[must_use]
     pub fn scope(&self) -> Option<String> {
         match &self.error {
-            Error::InsufficientScope(requirement) => {
+            Error::Denied(Denied::InsufficientScope(requirement)) => {
                 let scope = requirement
                     .names()
                     .filter(|n| crate::requirement::is_scope_token(n))
@@ -312,16 +340,15 @@ impl Rejection {
         }
     }
 
-    /// The `WWW-Authenticate` challenge, or `None` for 5xx answers.
+    /// The `WWW-Authenticate` challenge, or `None` when the problem is not the bearer token (see
+    /// the table on [`Rejection`]).
     #[must_use]
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
-        let realm = self.gate.realm();
-        let class = class(&self.error);
-        let value = match class {
-            // Not a bearer-token problem: the token was fine, the request was not.
-            Class::Csrf | Class::Unavailable | Class::Internal => return None,
-            Class::Missing => format!("Bearer realm=\"{realm}\""),
-            Class::InvalidRequest | Class::InvalidToken | Class::InsufficientScope => {
+        let realm = &*self.realm;
+        let value = match answer(&self.error).challenge {
+            Challenge::None => return None,
+            Challenge::Bare => format!("Bearer realm=\"{realm}\""),
+            Challenge::WithError => {
                 let mut v = format!(
                     "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
                     self.error_code(),
@@ -342,35 +369,48 @@ impl Rejection {
             .ok()
     }
 
+    /// The `Retry-After` value: the wait of [`Error::Throttled`] in whole seconds (rounded up, at
+    /// least 1), and 1 second for every 503. `None` otherwise.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u64> {
+        match &self.error {
+            Error::Throttled { retry_after } => Some(whole_seconds(*retry_after)),
+            Error::Unavailable(_) => Some(1),
+            _ => None,
+        }
+    }
+
     fn log(&self) {
         let status = self.status().as_u16();
         let reason = &self.error;
         let kid = self.kid.as_deref();
         let sub = self.sub.as_deref();
-        match class(&self.error) {
-            Class::Missing => {
-                tracing::debug!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
-            }
-            Class::InvalidRequest
-            | Class::InvalidToken
-            | Class::InsufficientScope
-            | Class::Csrf => {
-                tracing::info!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
-            }
-            Class::Unavailable | Class::Internal => {
-                let cause = std::error::Error::source(&self.error).map(ToString::to_string);
-                tracing::error!(
-                    target: REJECTION_LOG_TARGET,
-                    status,
-                    %reason,
-                    cause = cause.as_deref(),
-                    kid,
-                    sub,
-                    "request refused"
-                );
-            }
+        if matches!(self.error, Error::Request(RequestError::MissingCredentials)) {
+            tracing::debug!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
+        } else if self.status().is_server_error() {
+            let cause = std::error::Error::source(&self.error).map(ToString::to_string);
+            tracing::error!(
+                target: REJECTION_LOG_TARGET,
+                status,
+                %reason,
+                cause = cause.as_deref(),
+                kid,
+                sub,
+                "request refused"
+            );
+        } else {
+            tracing::info!(target: REJECTION_LOG_TARGET, status, %reason, kid, sub, "request refused");
         }
     }
+}
+
+/// Whole seconds, rounded up, at least 1.
+fn whole_seconds(wait: Duration) -> u64 {
+    let mut secs = wait.as_secs();
+    if wait.subsec_nanos() > 0 {
+        secs = secs.saturating_add(1);
+    }
+    secs.max(1)
 }
 
 /// Replaces what RFC 6750 does not allow inside `error_description` (`"`, `\` and anything outside
@@ -410,7 +450,7 @@ impl IntoResponse for Rejection {
         self.log();
         let status = self.status();
         let description = self.description();
-        let mut response = match self.gate.error_body() {
+        let mut response = match &self.body {
             ErrorBody::Json => Json(JsonBody {
                 error: self.error_code(),
                 error_description: &description,
@@ -431,13 +471,20 @@ impl IntoResponse for Rejection {
             ErrorBody::Custom(f) => f(&self),
         };
         *response.status_mut() = status;
+        let headers = response.headers_mut();
         match self.www_authenticate() {
             Some(challenge) => {
-                response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+                headers.insert(WWW_AUTHENTICATE, challenge);
             }
             None => {
-                response.headers_mut().remove(WWW_AUTHENTICATE);
+                headers.remove(WWW_AUTHENTICATE);
             }
+        }
+        if let Some(seconds) = self.retry_after() {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Error::Request(RequestError::MethodNotAllowed { allow }) = &self.error {
+            headers.insert(ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -446,124 +493,270 @@ impl IntoResponse for Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Algorithm, Key, KeyRing, Requirement, TokenPart, Verifier};
+    use crate::error::{
+        InternalError, KeyError, SerializeError, TokenError, TokenPart, Unavailable,
+    };
+    use crate::requirement::Requirement;
 
-    fn gate() -> Gate {
-        let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32]).unwrap()).unwrap();
-        let verifier = Verifier::builder(ring)
-            .issuer("i")
-            .audience("a")
-            .build()
-            .unwrap();
-        Gate::builder(verifier).realm("r").build().unwrap()
+    fn reject(error: Error) -> Rejection {
+        Rejection::new(error, "r".into(), ErrorBody::Json)
     }
 
-    /// Every variant, with the status and code it must map to. A new variant must be added here.
-    fn every_variant() -> Vec<(Error, u16, &'static str)> {
+    /// Every variant of every group, each with the answer it must get: status, body code, and the
+    /// `WWW-Authenticate` challenge's start (`None`: no challenge).
+    fn every_variant() -> Vec<(Error, u16, &'static str, Option<&'static str>)> {
         let io = || std::io::Error::other("x");
+        let boxed = || -> crate::error::BoxError { Box::new(io()) };
         let json_err = serde_json::from_str::<u8>("x").unwrap_err();
+        let bare = Some(r#"Bearer realm="r""#);
+        let invalid_request =
+            Some(r#"Bearer realm="r", error="invalid_request", error_description=""#);
+        let invalid_token = Some(r#"Bearer realm="r", error="invalid_token", error_description=""#);
+        let scope = Some(r#"Bearer realm="r", error="insufficient_scope", error_description=""#);
+        let token = |e: TokenError| (Error::Token(e), 401, "invalid_token", invalid_token);
+        let request =
+            |e: RequestError, status, code, challenge| (Error::Request(e), status, code, challenge);
+        let unavailable =
+            |e: Unavailable| (Error::Unavailable(e), 503, "temporarily_unavailable", None);
+        let server = |e: Error| (e, 500, "server_error", None);
         vec![
-            (Error::MissingCredentials, 401, "unauthorized"),
-            (
-                Error::InvalidRequest("empty bearer token"),
+            request(RequestError::MissingCredentials, 401, "unauthorized", bare),
+            request(
+                RequestError::Malformed("empty bearer token"),
                 400,
                 "invalid_request",
+                invalid_request,
             ),
-            (Error::TokenTooLarge { max: 8 }, 401, "invalid_token"),
-            (Error::Malformed, 401, "invalid_token"),
-            (
-                Error::InvalidBase64(TokenPart::Header),
-                401,
-                "invalid_token",
+            request(
+                RequestError::MalformedBody("missing password"),
+                400,
+                "invalid_request",
+                None,
             ),
-            (Error::InvalidJson(TokenPart::Claims), 401, "invalid_token"),
-            (
-                Error::DuplicateMember(TokenPart::Claims),
-                401,
-                "invalid_token",
+            request(
+                RequestError::PasswordTooLong { max: 8 },
+                400,
+                "invalid_request",
+                None,
             ),
-            (Error::AlgorithmNone, 401, "invalid_token"),
-            (Error::UnsupportedAlgorithm, 401, "invalid_token"),
-            (Error::AlgorithmMismatch, 401, "invalid_token"),
-            (Error::UnknownKeyId, 401, "invalid_token"),
-            (Error::MissingKeyId, 401, "invalid_token"),
-            (Error::WrongTokenType, 401, "invalid_token"),
-            (Error::UnsupportedCritical, 401, "invalid_token"),
-            (Error::InvalidSignature, 401, "invalid_token"),
-            (Error::InvalidClaim("exp"), 401, "invalid_token"),
-            (Error::MissingClaim("exp"), 401, "invalid_token"),
-            (Error::Expired, 401, "invalid_token"),
-            (Error::NotYetValid, 401, "invalid_token"),
-            (Error::IssuedInFuture, 401, "invalid_token"),
-            (Error::InvalidIssuer, 401, "invalid_token"),
-            (Error::InvalidAudience, 401, "invalid_token"),
-            (Error::Revoked, 401, "invalid_token"),
+            request(
+                RequestError::BodyTooLarge { max: 8 },
+                413,
+                "invalid_request",
+                None,
+            ),
+            request(
+                RequestError::UnsupportedMediaType("use JSON"),
+                415,
+                "invalid_request",
+                None,
+            ),
+            request(
+                RequestError::UnsupportedGrantType,
+                400,
+                "unsupported_grant_type",
+                None,
+            ),
+            request(
+                RequestError::MethodNotAllowed { allow: "POST" },
+                405,
+                "invalid_request",
+                None,
+            ),
+            token(TokenError::TooLarge { max: 8 }),
+            token(TokenError::Malformed),
+            token(TokenError::InvalidBase64(TokenPart::Header)),
+            token(TokenError::InvalidJson(TokenPart::Claims)),
+            token(TokenError::DuplicateMember(TokenPart::Claims)),
+            token(TokenError::AlgorithmNone),
+            token(TokenError::UnsupportedAlgorithm),
+            token(TokenError::AlgorithmMismatch),
+            token(TokenError::UnknownKeyId),
+            token(TokenError::MissingKeyId),
+            token(TokenError::WrongType),
+            token(TokenError::UnsupportedCritical),
+            token(TokenError::InvalidSignature),
+            token(TokenError::InvalidClaim("exp")),
+            token(TokenError::MissingClaim("exp")),
+            token(TokenError::Expired),
+            token(TokenError::NotYetValid),
+            token(TokenError::IssuedInFuture),
+            token(TokenError::InvalidIssuer),
+            token(TokenError::InvalidAudience),
+            token(TokenError::Revoked),
+            token(TokenError::RefreshReused),
+            token(TokenError::SessionExpired),
+            token(TokenError::SessionRevoked),
             (
-                Error::InsufficientScope(Requirement::role("admin")),
+                Error::Denied(Denied::InsufficientScope(Requirement::role("admin"))),
                 403,
                 "insufficient_scope",
+                scope,
             ),
-            (Error::CsrfFailed("CSRF token missing"), 403, "csrf_failed"),
             (
-                Error::RevocationUnavailable(Box::new(io())),
-                503,
-                "temporarily_unavailable",
+                Error::Denied(Denied::Csrf("CSRF token missing")),
+                403,
+                "csrf_failed",
+                None,
             ),
-            (Error::WeakKey("k".into()), 500, "server_error"),
-            (Error::InvalidKey("k".into()), 500, "server_error"),
-            (Error::MissingEnv("K".into()), 500, "server_error"),
+            (Error::InvalidGrant, 401, "invalid_grant", None),
             (
-                Error::KeyFile {
-                    path: "p".into(),
-                    source: io(),
+                Error::Throttled {
+                    retry_after: Duration::from_secs(3),
                 },
-                500,
-                "server_error",
+                429,
+                "too_many_requests",
+                None,
             ),
-            (Error::Config("c".into()), 500, "server_error"),
-            (Error::NoSigningKey, 500, "server_error"),
-            (Error::Crypto, 500, "server_error"),
-            (Error::Serialize(json_err), 500, "server_error"),
+            unavailable(Unavailable::Revocation(boxed())),
+            unavailable(Unavailable::Store(boxed())),
+            unavailable(Unavailable::StoreFull { capacity: 1 }),
+            unavailable(Unavailable::PasswordBusy),
+            unavailable(Unavailable::Directory(boxed())),
+            server(Error::Key(KeyError::Weak("k".into()))),
+            server(Error::Key(KeyError::Invalid("k".into()))),
+            server(Error::Key(KeyError::File {
+                path: "p".into(),
+                source: io(),
+            })),
+            server(Error::Key(KeyError::NoSigningKey)),
+            server(Error::config("setting", "problem")),
+            server(Error::Internal(InternalError::Crypto)),
+            server(Error::Internal(InternalError::Serialize(
+                SerializeError::new(json_err),
+            ))),
+            server(Error::Internal(InternalError::PasswordHashInvalid)),
         ]
     }
 
+    /// A number per variant, by an exhaustive match without a wildcard: a new variant in any group
+    /// fails to compile here until it is numbered, and then `every_variant_is_listed` fails until
+    /// it is in `every_variant` with its expected answer.
+    fn witness(error: &Error) -> usize {
+        match error {
+            Error::Request(e) => match e {
+                RequestError::MissingCredentials => 0,
+                RequestError::Malformed(_) => 1,
+                RequestError::MalformedBody(_) => 2,
+                RequestError::PasswordTooLong { .. } => 3,
+                RequestError::BodyTooLarge { .. } => 4,
+                RequestError::UnsupportedMediaType(_) => 5,
+                RequestError::UnsupportedGrantType => 6,
+                RequestError::MethodNotAllowed { .. } => 7,
+            },
+            Error::Token(e) => match e {
+                TokenError::TooLarge { .. } => 8,
+                TokenError::Malformed => 9,
+                TokenError::InvalidBase64(_) => 10,
+                TokenError::InvalidJson(_) => 11,
+                TokenError::DuplicateMember(_) => 12,
+                TokenError::AlgorithmNone => 13,
+                TokenError::UnsupportedAlgorithm => 14,
+                TokenError::AlgorithmMismatch => 15,
+                TokenError::UnknownKeyId => 16,
+                TokenError::MissingKeyId => 17,
+                TokenError::WrongType => 18,
+                TokenError::UnsupportedCritical => 19,
+                TokenError::InvalidSignature => 20,
+                TokenError::InvalidClaim(_) => 21,
+                TokenError::MissingClaim(_) => 22,
+                TokenError::Expired => 23,
+                TokenError::NotYetValid => 24,
+                TokenError::IssuedInFuture => 25,
+                TokenError::InvalidIssuer => 26,
+                TokenError::InvalidAudience => 27,
+                TokenError::Revoked => 28,
+                TokenError::RefreshReused => 29,
+                TokenError::SessionExpired => 30,
+                TokenError::SessionRevoked => 31,
+            },
+            Error::Denied(Denied::InsufficientScope(_)) => 32,
+            Error::Denied(Denied::Csrf(_)) => 33,
+            Error::InvalidGrant => 34,
+            Error::Throttled { .. } => 35,
+            Error::Unavailable(e) => match e {
+                Unavailable::Revocation(_) => 36,
+                Unavailable::Store(_) => 37,
+                Unavailable::StoreFull { .. } => 38,
+                Unavailable::PasswordBusy => 39,
+                Unavailable::Directory(_) => 40,
+            },
+            Error::Key(e) => match e {
+                KeyError::Weak(_) => 41,
+                KeyError::Invalid(_) => 42,
+                KeyError::File { .. } => 43,
+                KeyError::NoSigningKey => 44,
+            },
+            Error::Config { .. } => 45,
+            Error::Internal(e) => match e {
+                InternalError::Crypto => 46,
+                InternalError::Serialize(_) => 47,
+                InternalError::PasswordHashInvalid => 48,
+            },
+        }
+    }
+
     #[test]
-    fn every_variant_maps_to_its_status_and_code() {
-        let gate = gate();
-        for (error, status, code) in every_variant() {
+    fn every_variant_is_listed() {
+        let mut seen: Vec<usize> = every_variant().iter().map(|(e, ..)| witness(e)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..=48).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_status_code_and_headers() {
+        for (error, status, code, challenge) in every_variant() {
             let token_error = error.is_token_error();
-            let r = gate.reject(error);
-            assert_eq!(r.status().as_u16(), status, "{:?}", r.error());
-            assert_eq!(r.error_code(), code, "{:?}", r.error());
+            let r = reject(error);
+            let what = format!("{:?}", r.error());
+            assert_eq!(r.status().as_u16(), status, "{what}");
+            assert_eq!(r.error_code(), code, "{what}");
             // `is_token_error` and the mapping agree.
-            assert_eq!(token_error, code == "invalid_token", "{:?}", r.error());
+            assert_eq!(token_error, code == "invalid_token", "{what}");
             let header = r.www_authenticate();
-            match status {
-                500 | 503 => assert!(header.is_none()),
-                403 if code == "csrf_failed" => assert!(header.is_none()),
-                401 if code == "unauthorized" => assert_eq!(header.unwrap(), r#"Bearer realm="r""#),
-                _ => {
-                    let h = header.unwrap();
-                    let h = h.to_str().unwrap();
-                    assert!(
-                        h.starts_with(&format!(
-                            r#"Bearer realm="r", error="{code}", error_description=""#
-                        )),
-                        "{h}"
-                    );
+            match challenge {
+                None => assert!(header.is_none(), "{what}"),
+                Some(start) if code == "unauthorized" => {
+                    assert_eq!(header.expect("challenge"), start, "{what}");
                 }
+                Some(start) => {
+                    let h = header.expect("challenge");
+                    assert!(h.to_str().unwrap().starts_with(start), "{what}: {h:?}");
+                }
+            }
+            let retry = r.retry_after();
+            let response = r.into_response();
+            assert_eq!(response.status().as_u16(), status, "{what}");
+            let headers = response.headers();
+            match status {
+                503 => assert_eq!(headers[RETRY_AFTER], "1", "{what}"),
+                429 => assert_eq!(headers[RETRY_AFTER], "3", "{what}"),
+                _ => assert!(!headers.contains_key(RETRY_AFTER), "{what}"),
+            }
+            assert_eq!(retry.is_some(), headers.contains_key(RETRY_AFTER), "{what}");
+            if status == 405 {
+                assert_eq!(headers[ALLOW], "POST", "{what}");
+            } else {
+                assert!(!headers.contains_key(ALLOW), "{what}");
             }
         }
     }
 
     #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(whole_seconds(Duration::ZERO), 1);
+        assert_eq!(whole_seconds(Duration::from_millis(2001)), 3);
+        assert_eq!(whole_seconds(Duration::from_secs(60)), 60);
+    }
+
+    #[test]
     fn server_errors_hide_their_cause() {
-        let gate = gate();
-        let r = gate.reject(Error::InvalidKey("secret detail".into()));
+        let r = reject(Error::Key(KeyError::Invalid("secret detail".into())));
         assert_eq!(r.description(), "internal error");
-        let r = gate.reject(Error::RevocationUnavailable(
+        let r = reject(Error::Unavailable(Unavailable::Revocation(
             "redis down at 10.0.0.1".into(),
-        ));
+        )));
         assert_eq!(r.description(), "authentication temporarily unavailable");
     }
 
@@ -574,12 +767,13 @@ mod tests {
 
     #[test]
     fn scope_leaves_out_names_that_cannot_be_scope_tokens() {
-        let gate = gate();
-        let r = gate.reject(Error::InsufficientScope(Requirement::any_role([
-            "ok", "not ok", "q\"x",
-        ])));
+        let r = reject(Error::Denied(Denied::InsufficientScope(
+            Requirement::any_role(["ok", "not ok", "q\"x"]),
+        )));
         assert_eq!(r.scope().as_deref(), Some("ok"));
-        let r = gate.reject(Error::InsufficientScope(Requirement::role("bad name")));
+        let r = reject(Error::Denied(Denied::InsufficientScope(Requirement::role(
+            "bad name",
+        ))));
         assert_eq!(r.scope(), None);
         let h = r.www_authenticate().unwrap();
         assert!(!h.to_str().unwrap().contains("scope="));

@@ -15,6 +15,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
+use tokengate::TokenError;
 use tokengate::{Error, Grant, Issuer, Key, KeyRing, ManualClock};
 
 const ALGS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
@@ -251,7 +252,10 @@ fn mint_options_reach_the_token() {
     let refresh = mint(&key, &["--refresh"]);
     let r = verify_json(&refresh, &["--key", key.to_str().unwrap()]);
     assert_eq!(r.code, 1);
-    assert_eq!(json(&r.stderr)["reason"], Error::WrongTokenType.to_string());
+    assert_eq!(
+        json(&r.stderr)["reason"],
+        Error::Token(TokenError::WrongType).to_string()
+    );
     let r = verify_json(&refresh, &["--key", key.to_str().unwrap(), "--refresh"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json(&r.stdout)["header"]["typ"], "refresh+jwt");
@@ -283,7 +287,11 @@ fn a_secret_file_and_secret_env_are_the_same_key() {
 
     // A missing or short variable is a configuration error naming it.
     let r = run(tg().args(["verify", &token, "--secret-env", "TG_TEST_UNSET_VARIABLE"]));
-    assert_fails(&r, 2, "TG_TEST_UNSET_VARIABLE is missing or empty");
+    assert_fails(
+        &r,
+        2,
+        "TG_TEST_UNSET_VARIABLE: environment variable is missing or empty",
+    );
     let r = run(tg()
         .args(["verify", &token, "--secret-env", "TG_SHORT"])
         .env("TG_SHORT", "short"));
@@ -422,35 +430,43 @@ fn verify_reports_the_exact_reason_with_exit_code_1() {
     // Expired: issued 2 h ago for 15 min (minted through the library with a fixed clock).
     let expired = token_issued_at(&key, &kid, now() - 7_200, Duration::from_secs(900));
     let cases: Vec<(String, Vec<&str>, Error)> = vec![
-        (expired, vec!["--key", key_arg], Error::Expired),
+        (
+            expired,
+            vec!["--key", key_arg],
+            Error::Token(TokenError::Expired),
+        ),
         (
             token.clone(),
             vec!["--key", key_arg, "--aud", "someone-else"],
-            Error::InvalidAudience,
+            Error::Token(TokenError::InvalidAudience),
         ),
         (
             token.clone(),
             vec!["--key", key_arg, "--iss", "someone-else"],
-            Error::InvalidIssuer,
+            Error::Token(TokenError::InvalidIssuer),
         ),
         // Another key under another kid: the token's kid is unknown.
         (
             token.clone(),
             vec!["--key", other.to_str().unwrap()],
-            Error::UnknownKeyId,
+            Error::Token(TokenError::UnknownKeyId),
         ),
         // Another key under the token's kid: the signature fails.
         (
             token.clone(),
             vec!["--key", other.to_str().unwrap(), "--kid", "main"],
-            Error::InvalidSignature,
+            Error::Token(TokenError::InvalidSignature),
         ),
         (
             tampered(&token),
             vec!["--key", key_arg],
-            Error::InvalidSignature,
+            Error::Token(TokenError::InvalidSignature),
         ),
-        ("a.b".to_owned(), vec!["--key", key_arg], Error::Malformed),
+        (
+            "a.b".to_owned(),
+            vec!["--key", key_arg],
+            Error::Token(TokenError::Malformed),
+        ),
     ];
     for (tok, args, expected) in cases {
         let human = run(tg().args(["verify", &tok]).args(&args));
@@ -558,8 +574,11 @@ fn inspect_shows_an_expired_token_and_says_it_did_not_verify() {
 #[test]
 fn inspect_refuses_malformed_tokens_with_exit_code_1() {
     let garbage = [
-        ("not-a-token", Error::Malformed.to_string()),
-        ("a.b.c.d", Error::Malformed.to_string()),
+        (
+            "not-a-token",
+            Error::Token(TokenError::Malformed).to_string(),
+        ),
+        ("a.b.c.d", Error::Token(TokenError::Malformed).to_string()),
         (
             "eyJhbGciOiJIUzI1NiJ9.***.sig",
             "token claims is not valid base64url".to_owned(),

@@ -16,6 +16,7 @@ use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
+use tokengate::Denied;
 use tokengate::{
     Claims, CookieConfig, Error, Gate, Grant, Issuer, Key, KeyRing, MemoryStore, RequireRole,
     RequireRoleLayer, Requirement, RoleHierarchy, SameSite, Sessions, Store, TokenPair, Verifier,
@@ -295,11 +296,11 @@ fn clear_expires_every_cookie_with_matching_path_and_flags() {
 fn bad_settings_are_refused_by_build() {
     assert!(matches!(
         CookieConfig::builder().csrf_secret(vec![0u8; 16]).build(),
-        Err(Error::Config(m)) if m.starts_with("csrf_secret")
+        Err(Error::Config { setting, .. }) if setting == "csrf_secret"
     ));
     assert!(matches!(
         CookieConfig::builder().refresh_path("refresh").build(),
-        Err(Error::Config(m)) if m.starts_with("refresh_path")
+        Err(Error::Config { setting, .. }) if setting == "refresh_path"
     ));
 }
 
@@ -737,7 +738,7 @@ async fn authenticate_without_a_method_treats_cookie_requests_as_unsafe() {
         .expect_err("needs csrf");
     assert!(matches!(
         err.error(),
-        Error::CsrfFailed("CSRF token missing")
+        Error::Denied(Denied::Csrf("CSRF token missing"))
     ));
     let ok = gate
         .authenticate_request::<tokengate::NoExtra>(&Method::GET, &headers)

@@ -9,6 +9,7 @@ use std::process::Command;
 use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use tokengate::KeyError;
 use tokengate::{Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, NoExtra, Verifier};
 
 fn data(name: &str) -> String {
@@ -30,20 +31,23 @@ fn hmac_secrets_shorter_than_the_hash_are_weak() {
     ] {
         assert_eq!(tokengate::min_secret_len(alg), min);
         match Key::from_secret(alg, &vec![b'k'; min - 1]) {
-            Err(Error::WeakKey(m)) => {
+            Err(Error::Key(KeyError::Weak(m))) => {
                 assert!(m.contains(&min.to_string()), "{m}");
                 assert!(m.contains(&(min - 1).to_string()), "{m}");
             }
             other => panic!("{alg:?}: {other:?}"),
         }
-        assert!(matches!(Key::from_secret(alg, b""), Err(Error::WeakKey(_))));
+        assert!(matches!(
+            Key::from_secret(alg, b""),
+            Err(Error::Key(KeyError::Weak(_)))
+        ));
         let key = Key::from_secret(alg, &vec![b'k'; min]).unwrap();
         assert_eq!(key.algorithm(), alg);
         // Base64 input is measured after decoding.
         let b64_short = URL_SAFE_NO_PAD.encode(vec![1u8; min - 1]);
         assert!(matches!(
             Key::from_base64_secret(alg, &b64_short),
-            Err(Error::WeakKey(_))
+            Err(Error::Key(KeyError::Weak(_)))
         ));
     }
 }
@@ -58,7 +62,10 @@ fn a_secret_cannot_be_an_asymmetric_key() {
         Algorithm::EdDSA,
     ] {
         assert!(
-            matches!(Key::from_secret(alg, &[7u8; 64]), Err(Error::InvalidKey(_))),
+            matches!(
+                Key::from_secret(alg, &[7u8; 64]),
+                Err(Error::Key(KeyError::Invalid(_)))
+            ),
             "{alg:?}"
         );
     }
@@ -75,7 +82,7 @@ fn base64_secrets_in_every_common_spelling() {
     }
     assert!(matches!(
         Key::from_base64_secret(Algorithm::HS256, "not base64 at all!"),
-        Err(Error::InvalidKey(_))
+        Err(Error::Key(KeyError::Invalid(_)))
     ));
 }
 
@@ -96,17 +103,17 @@ fn rsa_1024_is_weak_in_every_form() {
         ),
     ] {
         match result {
-            Err(Error::WeakKey(m)) => assert!(m.contains("2048"), "{what}: {m}"),
+            Err(Error::Key(KeyError::Weak(m))) => assert!(m.contains("2048"), "{what}: {m}"),
             other => panic!("{what}: {other:?}"),
         }
     }
     match Key::from_pem_file(data("rsa1024.pem")) {
-        Err(Error::WeakKey(m)) => assert!(m.contains("rsa1024.pem"), "{m}"),
+        Err(Error::Key(KeyError::Weak(m))) => assert!(m.contains("rsa1024.pem"), "{m}"),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         KeyRing::from_jwks_json(&format!(r#"{{"keys":[{}]}}"#, read("rsa1024.pub.jwk.json"))),
-        Err(Error::WeakKey(_))
+        Err(Error::Key(KeyError::Weak(_)))
     ));
 }
 
@@ -158,11 +165,13 @@ fn env_child() {
     let mut checked = 0;
     let mut expect_missing = |r: Result<Key, Error>, var: &str| {
         match r {
-            Err(Error::MissingEnv(name)) => assert_eq!(name, var),
+            Err(e @ Error::Config { .. }) => {
+                assert_eq!(e.setting(), Some(var));
+                let msg = e.to_string();
+                assert!(msg.contains(var) && msg.contains("missing"), "{msg}");
+            }
             other => panic!("{var}: {other:?}"),
         }
-        let msg = Error::MissingEnv(var.into()).to_string();
-        assert!(msg.contains(var), "{msg}");
         checked += 1;
     };
     expect_missing(
@@ -184,9 +193,8 @@ fn env_child() {
 
     let mut expect = |r: Result<Key, Error>, var: &str, weak: bool| {
         let msg = match (r, weak) {
-            (Err(e @ Error::WeakKey(_)), true) | (Err(e @ Error::InvalidKey(_)), false) => {
-                e.to_string()
-            }
+            (Err(e @ Error::Key(KeyError::Weak(_))), true)
+            | (Err(e @ Error::Key(KeyError::Invalid(_))), false) => e.to_string(),
             (other, _) => panic!("{var}: {other:?}"),
         };
         assert!(msg.contains(var), "message names the variable: {msg}");
@@ -239,8 +247,8 @@ fn env_child() {
 fn missing_key_file_names_the_path() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/no-such-key.pem");
     match Key::from_pem_file(&path) {
-        Err(e @ Error::KeyFile { .. }) => {
-            let Error::KeyFile { path: p, source } = &e else {
+        Err(e @ Error::Key(KeyError::File { .. })) => {
+            let Error::Key(KeyError::File { path: p, source }) = &e else {
                 unreachable!()
             };
             assert_eq!(p, &path.display().to_string());
@@ -300,7 +308,7 @@ fn corrupt_pem_is_an_invalid_key() {
     ];
     for (what, text) in cases {
         match Key::from_pem(&text) {
-            Err(Error::InvalidKey(_)) => {}
+            Err(Error::Key(KeyError::Invalid(_))) => {}
             other => panic!("{what}: {other:?}"),
         }
     }
@@ -313,7 +321,7 @@ fn corrupt_pem_is_an_invalid_key() {
     )
     .unwrap();
     match Key::from_pem_file(&file) {
-        Err(Error::InvalidKey(m)) => assert!(m.contains("corrupt.pem"), "{m}"),
+        Err(Error::Key(KeyError::Invalid(m))) => assert!(m.contains("corrupt.pem"), "{m}"),
         other => panic!("{other:?}"),
     }
     // A good key asked to serve an algorithm it cannot is refused too.
@@ -327,14 +335,14 @@ fn corrupt_pem_is_an_invalid_key() {
         assert!(
             matches!(
                 Key::from_pem_with_alg(alg, ec_pem.as_bytes()),
-                Err(Error::InvalidKey(_))
+                Err(Error::Key(KeyError::Invalid(_)))
             ),
             "{alg:?}"
         );
     }
     assert!(matches!(
         Key::from_pem_with_alg(Algorithm::ES256, good_pem.as_bytes()),
-        Err(Error::InvalidKey(_))
+        Err(Error::Key(KeyError::Invalid(_)))
     ));
 }
 
@@ -345,7 +353,10 @@ fn a_public_key_cannot_sign() {
     let (_, _, spki) = rsa_pair();
     let public = Key::from_pem(pem("PUBLIC KEY", &spki).as_bytes()).unwrap();
     assert!(!public.can_sign());
-    assert!(matches!(KeyRing::new(public), Err(Error::NoSigningKey)));
+    assert!(matches!(
+        KeyRing::new(public),
+        Err(Error::Key(KeyError::NoSigningKey))
+    ));
 
     let (_, ec) = ec_pair();
     let ec_public = ec.into_verify_only();
@@ -353,7 +364,7 @@ fn a_public_key_cannot_sign() {
     let mut ring = KeyRing::new(hs_key()).unwrap();
     assert!(matches!(
         ring.set_signing_key(ec_public),
-        Err(Error::NoSigningKey)
+        Err(Error::Key(KeyError::NoSigningKey))
     ));
 
     // A verify-only ring cannot back an issuer.
@@ -362,7 +373,7 @@ fn a_public_key_cannot_sign() {
     assert!(ring.signing_key().is_none());
     assert!(matches!(
         Issuer::builder(ring).issuer(ISS).audience(AUD).build(),
-        Err(Error::NoSigningKey)
+        Err(Error::Key(KeyError::NoSigningKey))
     ));
 }
 
@@ -375,19 +386,19 @@ fn duplicate_and_empty_kids_are_config_errors() {
         .unwrap()
         .with_kid("same");
     match KeyRing::new(a).unwrap().with_verify_only(b) {
-        Err(Error::Config(m)) => assert!(m.contains("same"), "{m}"),
+        Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("same"), "{e}"),
         other => panic!("{other:?}"),
     }
     let c = Key::from_secret(Algorithm::HS256, &[3u8; 32])
         .unwrap()
         .with_kid("");
-    assert!(matches!(KeyRing::new(c), Err(Error::Config(_))));
+    assert!(matches!(KeyRing::new(c), Err(Error::Config { .. })));
     // The same key material twice gets the same derived kid: also a duplicate.
     let d1 = Key::from_secret(Algorithm::HS256, &[4u8; 32]).unwrap();
     let d2 = Key::from_secret(Algorithm::HS256, &[4u8; 32]).unwrap();
     assert!(matches!(
         KeyRing::verify_only([d1, d2]),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
 }
 
@@ -546,7 +557,7 @@ fn ec_jwk(extra: &str) -> String {
 
 fn invalid_jwk(json: &str, what: &str) {
     match Key::from_jwk_json(json) {
-        Err(Error::InvalidKey(_)) => {}
+        Err(Error::Key(KeyError::Invalid(_))) => {}
         other => panic!("{what}: expected InvalidKey, got {other:?}"),
     }
 }
@@ -653,11 +664,11 @@ fn jwk_refusals() {
     assert!(Key::from_jwk_json(&format!(r#"{{"kty":"oct","k":"{k32}"}}"#)).is_ok());
     assert!(matches!(
         Key::from_jwk_json(&format!(r#"{{"kty":"oct","alg":"HS512","k":"{k32}"}}"#)),
-        Err(Error::WeakKey(_))
+        Err(Error::Key(KeyError::Weak(_)))
     ));
     assert!(matches!(
         Key::from_jwk_json(r#"{"kty":"oct","k":""}"#),
-        Err(Error::WeakKey(_))
+        Err(Error::Key(KeyError::Weak(_)))
     ));
     invalid_jwk(
         &format!(r#"{{"kty":"oct","alg":"RS256","k":"{k32}"}}"#),
@@ -726,7 +737,10 @@ fn keyring_from_jwks_json() {
     // Not a JWKS.
     for bad in ["", "{}", "[]", r#"{"keys":{}}"#, r#"{"keys":[1]}"#] {
         assert!(
-            matches!(KeyRing::from_jwks_json(bad), Err(Error::InvalidKey(_))),
+            matches!(
+                KeyRing::from_jwks_json(bad),
+                Err(Error::Key(KeyError::Invalid(_)))
+            ),
             "{bad}"
         );
     }
@@ -738,7 +752,7 @@ fn keyring_from_jwks_json() {
         .push(serde_json::json!({"kty":"EC","crv":"P-521","x":"AA","y":"AA"}));
     assert!(matches!(
         KeyRing::from_jwks_json(&set.to_string()),
-        Err(Error::InvalidKey(_))
+        Err(Error::Key(KeyError::Invalid(_)))
     ));
     // Duplicate kid.
     let mut dup: serde_json::Value = serde_json::from_str(&published).unwrap();
@@ -746,14 +760,14 @@ fn keyring_from_jwks_json() {
     dup["keys"].as_array_mut().unwrap().push(first);
     assert!(matches!(
         KeyRing::from_jwks_json(&dup.to_string()),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     // An empty set gives an empty ring, which a verifier refuses to be built on.
     let empty = KeyRing::from_jwks_json(r#"{"keys":[]}"#).unwrap();
     assert!(empty.is_empty());
     assert!(matches!(
         Verifier::builder(empty).issuer(ISS).audience(AUD).build(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
 }
 

@@ -20,6 +20,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokengate::Unavailable;
 use tokengate::{
     Algorithm, AuthRouter, BoxError, Claims, Gate, Issuer, Key, KeyRing, MemoryStore, NewFamily,
     PasswordHash, Passwords, Revocation, RevocationFuture, Rotation, Sessions, Store, Throttle,
@@ -108,9 +109,9 @@ struct Flaky {
 impl Flaky {
     fn check(&self) -> Result<(), tokengate::Error> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(tokengate::Error::StoreUnavailable(
+            return Err(tokengate::Error::Unavailable(Unavailable::Store(
                 "connection refused".into(),
-            ));
+            )));
         }
         Ok(())
     }
@@ -1341,7 +1342,7 @@ async fn builder_refuses_unusable_settings_and_applies_max_body_bytes() {
     ] {
         let err = result.unwrap_err();
         assert!(
-            matches!(&err, tokengate::Error::Config(m) if m.starts_with(setting)),
+            matches!(&err, tokengate::Error::Config { setting: s, .. } if s == setting),
             "{err}"
         );
     }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tokengate::{Error, Passwords, Verification};
+use tokengate::{InternalError, RequestError, Unavailable};
 
 fn small() -> Passwords {
     Passwords::builder()
@@ -101,23 +102,23 @@ async fn too_long_passwords_are_refused_before_hashing() {
     for pw in [&over, &megabyte] {
         assert!(matches!(
             p.hash(pw).await,
-            Err(Error::PasswordTooLong { max: 1024 })
+            Err(Error::Request(RequestError::PasswordTooLong { max: 1024 }))
         ));
         assert!(matches!(
             p.verify(pw, hash.as_str()).await,
-            Err(Error::PasswordTooLong { max: 1024 })
+            Err(Error::Request(RequestError::PasswordTooLong { max: 1024 }))
         ));
         assert!(matches!(
             p.verify_or_dummy(pw, None).await,
-            Err(Error::PasswordTooLong { max: 1024 })
+            Err(Error::Request(RequestError::PasswordTooLong { max: 1024 }))
         ));
         assert!(matches!(
             p.hash_blocking(pw),
-            Err(Error::PasswordTooLong { max: 1024 })
+            Err(Error::Request(RequestError::PasswordTooLong { max: 1024 }))
         ));
         assert!(matches!(
             p.verify_blocking(pw, hash.as_str()),
-            Err(Error::PasswordTooLong { max: 1024 })
+            Err(Error::Request(RequestError::PasswordTooLong { max: 1024 }))
         ));
     }
     // The limit is configurable.
@@ -131,9 +132,9 @@ async fn too_long_passwords_are_refused_before_hashing() {
     p.hash_blocking("12345678").unwrap();
     assert!(matches!(
         p.hash_blocking("123456789"),
-        Err(Error::PasswordTooLong { max: 8 })
+        Err(Error::Request(RequestError::PasswordTooLong { max: 8 }))
     ));
-    let text = Error::PasswordTooLong { max: 8 }.to_string();
+    let text = Error::Request(RequestError::PasswordTooLong { max: 8 }).to_string();
     assert!(!text.contains("123456789"));
 }
 
@@ -175,13 +176,16 @@ async fn hashes_that_are_not_argon2_are_refused() {
         "$scrypt$ln=1,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
     ] {
         assert!(
-            matches!(p.verify("pw", bad).await, Err(Error::PasswordHashInvalid)),
+            matches!(
+                p.verify("pw", bad).await,
+                Err(Error::Internal(InternalError::PasswordHashInvalid))
+            ),
             "{bad}"
         );
     }
     assert!(matches!(
         p.needs_rehash("plaintext"),
-        Err(Error::PasswordHashInvalid)
+        Err(Error::Internal(InternalError::PasswordHashInvalid))
     ));
     // Well-formed hashes demanding 4 GiB of memory or 100000 passes are refused, not run.
     for greedy in [
@@ -190,11 +194,15 @@ async fn hashes_that_are_not_argon2_are_refused() {
     ] {
         assert!(matches!(
             p.verify("pw", greedy).await,
-            Err(Error::PasswordHashInvalid)
+            Err(Error::Internal(InternalError::PasswordHashInvalid))
         ));
     }
     // The error text does not echo the hash.
-    assert!(!Error::PasswordHashInvalid.to_string().contains('$'));
+    assert!(
+        !Error::Internal(InternalError::PasswordHashInvalid)
+            .to_string()
+            .contains('$')
+    );
 }
 
 #[tokio::test]
@@ -229,7 +237,10 @@ async fn the_dummy_check_takes_a_hashing_slot_like_a_real_one() {
     let p = slow(1, 0);
     let (first, second) = tokio::join!(p.verify_or_dummy("guess", None), p.hash("x"));
     assert_eq!(first.unwrap(), Verification::Invalid);
-    assert!(matches!(second, Err(Error::PasswordBusy)));
+    assert!(matches!(
+        second,
+        Err(Error::Unavailable(Unavailable::PasswordBusy))
+    ));
 }
 
 #[tokio::test]
@@ -245,7 +256,7 @@ async fn a_full_queue_refuses_at_once_and_recovers() {
         .count();
     let busy = results
         .iter()
-        .filter(|r| matches!(r, Err(Error::PasswordBusy)))
+        .filter(|r| matches!(r, Err(Error::Unavailable(Unavailable::PasswordBusy))))
         .count();
     assert_eq!((ok, busy), (2, 8), "{results:?}");
     // Once they finished, there is room again.
@@ -264,7 +275,7 @@ async fn abandoned_requests_free_their_slot() {
     loop {
         match p.hash("y").await {
             Ok(_) => break,
-            Err(Error::PasswordBusy) if tries < 2_000 => {
+            Err(Error::Unavailable(Unavailable::PasswordBusy)) if tries < 2_000 => {
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
@@ -297,7 +308,7 @@ fn settings_are_checked_by_build() {
         (Passwords::builder().workers(0), "workers"),
     ] {
         match builder.build() {
-            Err(Error::Config(msg)) => assert!(msg.contains(setting), "{msg}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains(setting), "{e}"),
             other => panic!("{setting}: {other:?}"),
         }
     }

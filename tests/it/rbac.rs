@@ -444,7 +444,7 @@ fn hierarchy_cycles_and_bad_names_are_refused_at_build() {
     ] {
         let err = builder.build().expect_err("cycle");
         assert!(
-            matches!(err, Error::Config(ref m) if m.contains("cycle")),
+            matches!(err, Error::Config { ref problem, .. } if problem.contains("cycle")),
             "{err}"
         );
     }
@@ -454,7 +454,7 @@ fn hierarchy_cycles_and_bad_names_are_refused_at_build() {
             .build()
             .expect_err("bad name");
         assert!(
-            matches!(err, Error::Config(ref m) if m.starts_with("role hierarchy")),
+            matches!(err, Error::Config { ref setting, .. } if setting == "role hierarchy"),
             "{err}"
         );
     }

@@ -23,6 +23,7 @@ use tokengate::{
     NoExtra, RedisStore, Revocation, Rotation, Sessions, Store, SystemClock, ThrottlePolicy,
     TokenKind, TokenRef, Verifier,
 };
+use tokengate::{TokenError, Unavailable};
 
 const SECRET: &[u8; 32] = b"redis-store-test-secret-32bytes!";
 /// Longest wait for something that should happen within milliseconds (pub/sub) or a couple of
@@ -225,7 +226,7 @@ async fn logout_on_a_is_refused_on_b() {
     );
     assert!(matches!(
         b.verifier.verify::<NoExtra>(&tokens.access.token).await,
-        Err(Error::Revoked)
+        Err(Error::Token(TokenError::Revoked))
     ));
     // The session's refresh token is refused on B too, another user's tokens are not.
     let res = b.post_refresh(&tokens.refresh.token).await;
@@ -250,11 +251,11 @@ async fn refresh_reuse_is_detected_across_instances() {
     // The spent token, replayed on B: reuse, the family is revoked for both instances.
     assert!(matches!(
         b.sessions.refresh::<NoExtra>(&first.refresh.token).await,
-        Err(Error::RefreshReused)
+        Err(Error::Token(TokenError::RefreshReused))
     ));
     assert!(matches!(
         a.sessions.refresh::<NoExtra>(&second_refresh).await,
-        Err(Error::SessionRevoked)
+        Err(Error::Token(TokenError::SessionRevoked))
     ));
     assert_eq!(b.get_me(&second_access).await.status(), 401);
     eventually(
@@ -279,7 +280,7 @@ async fn concurrent_refresh_from_both_instances_has_exactly_one_success() {
         assert_eq!(wins, 1, "round {round}: {ra:?} / {rb:?}");
         let loser = ra.err().or(rb.err()).unwrap();
         assert!(
-            matches!(loser, Error::RefreshReused),
+            matches!(loser, Error::Token(TokenError::RefreshReused)),
             "round {round}: {loser:?}"
         );
     }
@@ -402,7 +403,7 @@ async fn rotation_outcomes_and_expiring_keys() {
     s.create_family(family("f", "r1", now)).await.unwrap();
     assert!(matches!(
         s.create_family(family("f", "x", now)).await,
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert_eq!(
         s.rotate("nope", "r1", "r2").await.unwrap(),
@@ -518,13 +519,13 @@ async fn bad_settings_are_refused() {
     // No Redis needed: refused before any connection.
     for url in ["", "http://127.0.0.1:6379", "127.0.0.1:6379"] {
         let err = RedisStore::connect(url).await.unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
+        assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
         assert!(err.to_string().contains("redis url"), "{err}");
     }
     let err = RedisStore::connect("redis://user:hunter2@[bad")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)));
+    assert!(matches!(err, Error::Config { .. }));
     assert!(!err.to_string().contains("hunter2"));
     let err = RedisStore::builder("redis://127.0.0.1:1")
         .prefix("")
@@ -548,7 +549,10 @@ async fn bad_settings_are_refused() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Unavailable(Unavailable::Store(_))),
+        "{err:?}"
+    );
     assert!(!format!("{err:?}").contains("hunter2"));
 }
 
@@ -669,28 +673,28 @@ async fn redis_outage_fails_closed_then_recovers() {
         assert!(!inst.store.is_current());
         assert!(matches!(
             inst.verifier.verify::<NoExtra>(&valid.access.token).await,
-            Err(Error::RevocationUnavailable(_))
+            Err(Error::Unavailable(Unavailable::Revocation(_)))
         ));
         assert!(matches!(
             inst.verifier.verify::<NoExtra>(&revoked.access.token).await,
-            Err(Error::RevocationUnavailable(_))
+            Err(Error::Unavailable(Unavailable::Revocation(_)))
         ));
         assert_eq!(inst.post_refresh(&valid.refresh.token).await.status(), 503);
         assert!(matches!(
             inst.sessions.refresh::<NoExtra>(&valid.refresh.token).await,
-            Err(Error::StoreUnavailable(_))
+            Err(Error::Unavailable(Unavailable::Store(_)))
         ));
         assert!(matches!(
             inst.sessions.start(Grant::new("carol")).await,
-            Err(Error::StoreUnavailable(_))
+            Err(Error::Unavailable(Unavailable::Store(_)))
         ));
         assert!(matches!(
             inst.store.revoke_token("j", SystemClock.now() + 60).await,
-            Err(Error::StoreUnavailable(_))
+            Err(Error::Unavailable(Unavailable::Store(_)))
         ));
         assert!(matches!(
             inst.store.throttle("account:alice").await,
-            Err(Error::StoreUnavailable(_))
+            Err(Error::Unavailable(Unavailable::Store(_)))
         ));
     }
 
@@ -794,7 +798,7 @@ async fn a_silent_redis_is_noticed_by_the_heartbeat() {
     .await;
     assert!(matches!(
         s.revoke_token("j", now + 60).await,
-        Err(Error::StoreUnavailable(_))
+        Err(Error::Unavailable(Unavailable::Store(_)))
     ));
     server.signal("-CONT");
     eventually("the store recovers", || async {

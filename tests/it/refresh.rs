@@ -13,6 +13,7 @@ use tokengate::{
     NewFamily, NoExtra, Revocation, RevocationFuture, Rotation, Sessions, Store, Throttle,
     ThrottlePolicy, TokenKind, TokenRef, Verifier,
 };
+use tokengate::{TokenError, Unavailable};
 
 const T0: i64 = 1_700_000_000;
 
@@ -67,7 +68,7 @@ impl Setup {
     async fn access_revoked(&self, token: &str) -> bool {
         matches!(
             self.verifier.verify::<NoExtra>(token).await,
-            Err(Error::Revoked)
+            Err(Error::Token(TokenError::Revoked))
         )
     }
 
@@ -95,11 +96,11 @@ async fn start_mints_a_typed_pair_sharing_the_session() {
     // Each kind is refused where the other is expected.
     assert!(matches!(
         s.verifier.verify::<NoExtra>(&pair.refresh.token).await,
-        Err(Error::WrongTokenType)
+        Err(Error::Token(TokenError::WrongType))
     ));
     assert!(matches!(
         s.refresh(&pair.access.token).await,
-        Err(Error::WrongTokenType)
+        Err(Error::Token(TokenError::WrongType))
     ));
     assert!(!format!("{pair:?}").contains(&pair.refresh.token));
 }
@@ -138,12 +139,12 @@ async fn a_spent_refresh_token_is_refused_and_revokes_the_whole_session() {
     // The spent token comes back (stolen copy or replay): reuse detected.
     assert!(matches!(
         s.refresh(&first.refresh.token).await,
-        Err(Error::RefreshReused)
+        Err(Error::Token(TokenError::RefreshReused))
     ));
     // The legitimate holder's newer refresh token no longer works...
     assert!(matches!(
         s.refresh(&second.refresh.token).await,
-        Err(Error::SessionRevoked)
+        Err(Error::Token(TokenError::SessionRevoked))
     ));
     // ...nor do the session's access tokens, through the verifier's revocation hook.
     assert!(s.access_revoked(&first.access.token).await);
@@ -151,7 +152,7 @@ async fn a_spent_refresh_token_is_refused_and_revokes_the_whole_session() {
     // Presenting the spent token again keeps being refused.
     assert!(matches!(
         s.refresh(&first.refresh.token).await,
-        Err(Error::SessionRevoked)
+        Err(Error::Token(TokenError::SessionRevoked))
     ));
     // Another session of the same user is untouched.
     s.access_ok(&other.access.token).await;
@@ -168,13 +169,13 @@ async fn idle_timeout_edge() {
     s.clock.advance(100);
     assert!(matches!(
         s.refresh(&second.refresh.token).await,
-        Err(Error::SessionExpired)
+        Err(Error::Token(TokenError::SessionExpired))
     ));
     // Past the refresh token's own expiry (+ leeway) the verifier refuses it first.
     s.clock.advance(31);
     assert!(matches!(
         s.refresh(&second.refresh.token).await,
-        Err(Error::Expired)
+        Err(Error::Token(TokenError::Expired))
     ));
 }
 
@@ -191,7 +192,7 @@ async fn absolute_lifetime_edge() {
     s.clock.advance(1); // T0 + 300: over, even though the session is not idle
     assert!(matches!(
         s.refresh(&pair.refresh.token).await,
-        Err(Error::SessionExpired)
+        Err(Error::Token(TokenError::SessionExpired))
     ));
     // The access token minted at T0 + 299 lives out its own lifetime.
     s.access_ok(&pair.access.token).await;
@@ -207,7 +208,7 @@ async fn logout_revokes_the_access_token_and_its_session() {
     assert!(s.access_revoked(&pair.access.token).await);
     assert!(matches!(
         s.refresh(&pair.refresh.token).await,
-        Err(Error::SessionRevoked)
+        Err(Error::Token(TokenError::SessionRevoked))
     ));
     s.access_ok(&other.access.token).await;
     s.refresh(&other.refresh.token).await.unwrap();
@@ -222,7 +223,7 @@ async fn logout_revokes_the_access_token_and_its_session() {
     no_jti.jti = None;
     assert!(matches!(
         s.sessions.logout(&no_jti).await,
-        Err(Error::MissingClaim("jti"))
+        Err(Error::Token(TokenError::MissingClaim("jti")))
     ));
 }
 
@@ -235,7 +236,7 @@ async fn revoke_session_by_id() {
     assert!(s.access_revoked(&pair.access.token).await);
     assert!(matches!(
         s.refresh(&pair.refresh.token).await,
-        Err(Error::SessionRevoked)
+        Err(Error::Token(TokenError::SessionRevoked))
     ));
 }
 
@@ -251,7 +252,7 @@ async fn logout_everywhere_cuts_off_every_earlier_token_of_the_user() {
         assert!(s.access_revoked(&pair.access.token).await);
         assert!(matches!(
             s.refresh(&pair.refresh.token).await,
-            Err(Error::SessionRevoked)
+            Err(Error::Token(TokenError::SessionRevoked))
         ));
     }
     s.access_ok(&bob.access.token).await;
@@ -283,9 +284,12 @@ async fn concurrent_refresh_of_one_token_has_exactly_one_success() {
     let ok = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 1, "{results:?}");
     assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Ok(_) | Err(Error::RefreshReused | Error::SessionRevoked))),
+        results.iter().all(|r| matches!(
+            r,
+            Ok(_)
+                | Err(Error::Token(TokenError::RefreshReused)
+                    | Error::Token(TokenError::SessionRevoked))
+        )),
         "{results:?}"
     );
 }
@@ -302,10 +306,13 @@ async fn refresh_with_looks_the_user_up_before_spending_the_token() {
     let refused = s
         .sessions
         .refresh_with(&pair.refresh.token, |_: Claims| async {
-            Err::<Grant, _>(Error::SessionRevoked)
+            Err::<Grant, _>(Error::Token(TokenError::SessionRevoked))
         })
         .await;
-    assert!(matches!(refused, Err(Error::SessionRevoked)));
+    assert!(matches!(
+        refused,
+        Err(Error::Token(TokenError::SessionRevoked))
+    ));
     // A grant for someone else is refused.
     let wrong = s
         .sessions
@@ -313,7 +320,7 @@ async fn refresh_with_looks_the_user_up_before_spending_the_token() {
             Ok(Grant::new("mallory"))
         })
         .await;
-    assert!(matches!(wrong, Err(Error::Config(_))));
+    assert!(matches!(wrong, Err(Error::Config { .. })));
     // Fresh roles from the lookup.
     let next = s
         .sessions
@@ -333,7 +340,7 @@ async fn refresh_tokens_without_a_session_or_from_elsewhere_are_refused() {
     let loose = s.issuer.issue_refresh(&Grant::new("alice")).unwrap();
     assert!(matches!(
         s.refresh(&loose.token).await,
-        Err(Error::MissingClaim("sid"))
+        Err(Error::Token(TokenError::MissingClaim("sid")))
     ));
     // A session id the store never saw.
     let forged = s
@@ -342,13 +349,16 @@ async fn refresh_tokens_without_a_session_or_from_elsewhere_are_refused() {
         .unwrap();
     assert!(matches!(
         s.refresh(&forged.token).await,
-        Err(Error::SessionRevoked)
+        Err(Error::Token(TokenError::SessionRevoked))
     ));
     assert!(matches!(
         s.refresh("not.a.token").await,
-        Err(Error::InvalidBase64(_) | Error::InvalidJson(_))
+        Err(Error::Token(TokenError::InvalidBase64(_)) | Error::Token(TokenError::InvalidJson(_)))
     ));
-    assert!(matches!(s.refresh("garbage").await, Err(Error::Malformed)));
+    assert!(matches!(
+        s.refresh("garbage").await,
+        Err(Error::Token(TokenError::Malformed))
+    ));
 }
 
 #[test]
@@ -366,7 +376,7 @@ fn settings_are_checked_by_build() {
             "idle_timeout",
         ),
     ] {
-        assert!(matches!(b.build(), Err(Error::Config(m)) if m.contains(name)));
+        assert!(matches!(b.build(), Err(e @ Error::Config { .. }) if e.to_string().contains(name)));
     }
 }
 
@@ -375,7 +385,7 @@ fn settings_are_checked_by_build() {
 struct DownStore;
 
 fn down() -> Error {
-    Error::StoreUnavailable("connection refused".into())
+    Error::Unavailable(Unavailable::Store("connection refused".into()))
 }
 
 impl Revocation for DownStore {
@@ -428,26 +438,26 @@ async fn an_unavailable_store_fails_closed_everywhere() {
         .unwrap();
     assert!(matches!(
         sessions.start(Grant::new("alice")).await,
-        Err(Error::StoreUnavailable(_))
+        Err(Error::Unavailable(Unavailable::Store(_)))
     ));
     // Tokens minted while the store worked are refused while it is down.
     let good = s.sessions.start(Grant::new("alice")).await.unwrap();
     assert!(matches!(
         sessions.refresh::<NoExtra>(&good.refresh.token).await,
-        Err(Error::StoreUnavailable(_))
+        Err(Error::Unavailable(Unavailable::Store(_)))
     ));
     assert!(matches!(
         verifier.verify::<NoExtra>(&good.access.token).await,
-        Err(Error::RevocationUnavailable(_))
+        Err(Error::Unavailable(Unavailable::Revocation(_)))
     ));
     let claims = s.access_ok(&good.access.token).await;
     assert!(matches!(
         sessions.logout(&claims).await,
-        Err(Error::StoreUnavailable(_))
+        Err(Error::Unavailable(Unavailable::Store(_)))
     ));
     assert!(matches!(
         sessions.logout_everywhere("alice").await,
-        Err(Error::StoreUnavailable(_))
+        Err(Error::Unavailable(Unavailable::Store(_)))
     ));
     // The error text stays generic.
     assert_eq!(down().to_string(), "store unavailable");

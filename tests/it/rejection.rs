@@ -15,6 +15,7 @@ use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
+use tokengate::KeyError;
 use tokengate::{
     Algorithm, Claims, Error, ErrorBody, Gate, Grant, Issuer, Key, KeyRing, ManualClock,
     RequireRole, Verifier,
@@ -278,7 +279,9 @@ async fn custom_body_keeps_status_and_challenge() {
 async fn server_errors_are_500_with_a_generic_body_and_no_challenge() {
     for body in [ErrorBody::Json, ErrorBody::ProblemJson] {
         let res = gate(body)
-            .reject(Error::InvalidKey("a detail that must stay private".into()))
+            .reject(Error::Key(KeyError::Invalid(
+                "a detail that must stay private".into(),
+            )))
             .into_response();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(res.headers().get(WWW_AUTHENTICATE).is_none());

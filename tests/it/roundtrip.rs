@@ -1,6 +1,7 @@
 //! Round trips for every algorithm family, key rotation, and JWKS export.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use tokengate::TokenError;
 use tokengate::{Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, Verifier};
 
 fn pair(ring: KeyRing) -> (Issuer, Verifier) {
@@ -99,7 +100,7 @@ fn rotation_old_kid_verifies_while_verify_only_then_fails_once_removed() {
     let (_, verifier) = pair(ring);
     assert!(matches!(
         verifier.verify_stateless::<tokengate::NoExtra>(&old_token),
-        Err(Error::UnknownKeyId)
+        Err(Error::Token(TokenError::UnknownKeyId))
     ));
     verifier
         .verify_stateless::<tokengate::NoExtra>(&new_token)

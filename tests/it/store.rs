@@ -11,6 +11,7 @@ use tokengate::{
     Algorithm, Error, Grant, Issuer, Key, KeyRing, ManualClock, MemoryStore, NewFamily, NoExtra,
     Revocation, Rotation, Store, ThrottlePolicy, TokenKind, TokenRef, Verifier,
 };
+use tokengate::{TokenError, Unavailable};
 
 const T0: i64 = 1_700_000_000;
 
@@ -70,7 +71,7 @@ async fn rotation_accepts_the_current_jti_once_and_a_spent_one_revokes_the_famil
     s.create_family(family("f", "r1")).await.unwrap();
     assert!(matches!(
         s.create_family(family("f", "x")).await,
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(!revoked(&s, token("a1", "alice", Some("f"), T0)).await);
 
@@ -258,11 +259,11 @@ async fn a_full_store_refuses_grants_first_and_never_evicts_a_revocation() {
     }
     assert!(matches!(
         s.create_family(family("f9", "r")).await,
-        Err(Error::StoreFull { capacity: 10 })
+        Err(Error::Unavailable(Unavailable::StoreFull { capacity: 10 }))
     ));
     assert!(matches!(
         s.record_failure("k", &policy).await,
-        Err(Error::StoreFull { capacity: 10 })
+        Err(Error::Unavailable(Unavailable::StoreFull { capacity: 10 }))
     ));
     // Updates need no room.
     assert_eq!(s.rotate("f0", "r", "r2").await.unwrap(), Rotation::Rotated);
@@ -271,11 +272,11 @@ async fn a_full_store_refuses_grants_first_and_never_evicts_a_revocation() {
     assert_eq!(s.len(), 10);
     assert!(matches!(
         s.revoke_token("j1", T0 + 60).await,
-        Err(Error::StoreFull { capacity: 10 })
+        Err(Error::Unavailable(Unavailable::StoreFull { capacity: 10 }))
     ));
     assert!(matches!(
         s.revoke_subject("bob", T0, T0 + 60).await,
-        Err(Error::StoreFull { capacity: 10 })
+        Err(Error::Unavailable(Unavailable::StoreFull { capacity: 10 }))
     ));
     // Nothing was evicted: every revocation and family is still there.
     assert!(revoked(&s, token("j0", "x", None, T0)).await);
@@ -286,7 +287,7 @@ async fn a_full_store_refuses_grants_first_and_never_evicts_a_revocation() {
     assert_eq!(s.len(), 1);
     assert!(matches!(
         MemoryStore::builder().max_entries(9).build(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
 }
 
@@ -348,7 +349,7 @@ async fn the_store_is_the_verifiers_revocation_hook() {
     for t in [&by_jti, &by_family, &by_cutoff] {
         assert!(matches!(
             verifier.verify::<NoExtra>(&t.token).await,
-            Err(Error::Revoked)
+            Err(Error::Token(TokenError::Revoked))
         ));
     }
     // Alice's other tokens still pass.

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tokengate::{Algorithm, Error, Key, KeyRing, NoExtra, TokenKind, TokenPart, Verifier};
+use tokengate::{KeyError, TokenError};
 
 fn vector(path: &str) -> Value {
     let full = format!("{}/tests/vectors/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -35,42 +36,44 @@ fn flip(sig_b64: &str) -> String {
 fn compact_verify(key: &Key, jws: &str) -> Result<Vec<u8>, Error> {
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
-        return Err(Error::Malformed);
+        return Err(Error::Token(TokenError::Malformed));
     };
     if h.is_empty() {
-        return Err(Error::Malformed);
+        return Err(Error::Token(TokenError::Malformed));
     }
     let decode = |seg: &str, part| {
         URL_SAFE_NO_PAD
             .decode(seg)
-            .map_err(|_| Error::InvalidBase64(part))
+            .map_err(|_| Error::Token(TokenError::InvalidBase64(part)))
     };
     let header: serde_json::Map<String, Value> =
         serde_json::from_slice(&decode(h, TokenPart::Header)?)
-            .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+            .map_err(|_| Error::Token(TokenError::InvalidJson(TokenPart::Header)))?;
     let alg = header
         .get("alg")
         .and_then(Value::as_str)
-        .ok_or(Error::UnsupportedAlgorithm)?;
+        .ok_or(Error::Token(TokenError::UnsupportedAlgorithm))?;
     if alg.eq_ignore_ascii_case("none") {
-        return Err(Error::AlgorithmNone);
+        return Err(Error::Token(TokenError::AlgorithmNone));
     }
-    let alg: Algorithm = alg.parse().map_err(|_| Error::UnsupportedAlgorithm)?;
+    let alg: Algorithm = alg
+        .parse()
+        .map_err(|_| Error::Token(TokenError::UnsupportedAlgorithm))?;
     if header.contains_key("crit") {
-        return Err(Error::UnsupportedCritical);
+        return Err(Error::Token(TokenError::UnsupportedCritical));
     }
     if header
         .get("kid")
         .and_then(Value::as_str)
         .is_some_and(|kid| kid != key.kid())
     {
-        return Err(Error::UnknownKeyId);
+        return Err(Error::Token(TokenError::UnknownKeyId));
     }
     if alg != key.algorithm() {
-        return Err(Error::AlgorithmMismatch);
+        return Err(Error::Token(TokenError::AlgorithmMismatch));
     }
     if s.is_empty() {
-        return Err(Error::InvalidSignature);
+        return Err(Error::Token(TokenError::InvalidSignature));
     }
     let signature = decode(s, TokenPart::Signature)?;
     key.verify_signature(format!("{h}.{p}").as_bytes(), &signature)?;
@@ -106,18 +109,18 @@ fn rfc7515_a1_hs256_signature() {
         bad[i / 8] ^= 1 << (i % 8);
         assert!(matches!(
             key.verify_signature(input.as_bytes(), &bad),
-            Err(Error::InvalidSignature)
+            Err(Error::Token(TokenError::InvalidSignature))
         ));
     }
     let mut bad_input = input.clone().into_bytes();
     bad_input[10] ^= 0x01;
     assert!(matches!(
         key.verify_signature(&bad_input, &sig),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
     assert!(matches!(
         key.verify_signature(input.as_bytes(), &sig[..31]),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
 }
 
@@ -135,7 +138,7 @@ fn rfc7519_3_1_example_is_refused_by_the_verifier_for_exact_reasons() {
     // As an access token: its `typ` is the generic "JWT", not "at+jwt".
     assert!(matches!(
         verifier.verify_stateless::<NoExtra>(&token),
-        Err(Error::WrongTokenType)
+        Err(Error::Token(TokenError::WrongType))
     ));
 
     // Expecting `typ: JWT`, the header passes, the signature verifies (claims are only read after
@@ -143,13 +146,13 @@ fn rfc7519_3_1_example_is_refused_by_the_verifier_for_exact_reasons() {
     let jwt = TokenKind::Other("JWT".into());
     assert!(matches!(
         verifier.verify_stateless_as::<NoExtra>(&token, &jwt),
-        Err(Error::MissingClaim("aud"))
+        Err(Error::Token(TokenError::MissingClaim("aud")))
     ));
     // Same settings, one bit of the signature flipped: now the signature is what fails.
     let tampered = format!("{A1_HEADER}.{A1_PAYLOAD}.{}", flip(A1_SIG));
     assert!(matches!(
         verifier.verify_stateless_as::<NoExtra>(&tampered, &jwt),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
     // The compact check (no claims rules) accepts it and returns the payload.
     let key = Key::from_jwk_json(A1_JWK).unwrap();
@@ -180,22 +183,22 @@ fn rfc7520_case(example: &str, key: &Key) {
     // Tampered signature, payload, header: all fail.
     assert!(matches!(
         key.verify_signature(input.as_bytes(), &b64d(&flip(sig))),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
     let (h, p) = input.split_once('.').unwrap();
     let other_payload = URL_SAFE_NO_PAD.encode("It's a dangerous business, Frodo.");
     assert!(matches!(
         key.verify_signature(format!("{h}.{other_payload}").as_bytes(), &b64d(sig)),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
     let other_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{:?}"}}"#, key.algorithm()));
     assert!(matches!(
         key.verify_signature(format!("{other_header}.{p}").as_bytes(), &b64d(sig)),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
     assert!(matches!(
         compact_verify(key, &format!("{input}.{}", flip(sig))),
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
 }
 
@@ -289,8 +292,8 @@ fn wycheproof_json_web_signature() {
             let got = match &key {
                 Ok(key) => compact_verify(key, jws).map(|_| ()),
                 Err(e) => Err(match e {
-                    Error::InvalidKey(m) => Error::InvalidKey(m.clone()),
-                    Error::WeakKey(m) => Error::WeakKey(m.clone()),
+                    Error::Key(KeyError::Invalid(m)) => Error::Key(KeyError::Invalid(m.clone())),
+                    Error::Key(KeyError::Weak(m)) => Error::Key(KeyError::Weak(m.clone())),
                     other => panic!("tc{tc}: key import failed with {other:?}"),
                 }),
             };
@@ -300,7 +303,7 @@ fn wycheproof_json_web_signature() {
                     Oddity::StrictKeyAlgBinding => {
                         assert!(expected_valid);
                         assert!(
-                            matches!(got, Err(Error::AlgorithmMismatch)),
+                            matches!(got, Err(Error::Token(TokenError::AlgorithmMismatch))),
                             "tc{tc}: {got:?}"
                         );
                         let mut ps384 = jwk.clone();
@@ -311,7 +314,10 @@ fn wycheproof_json_web_signature() {
                     Oddity::Es512Unsupported => {
                         assert!(expected_valid);
                         assert_eq!(jwk["crv"], "P-521");
-                        assert!(matches!(got, Err(Error::InvalidKey(_))), "tc{tc}: {got:?}");
+                        assert!(
+                            matches!(got, Err(Error::Key(KeyError::Invalid(_)))),
+                            "tc{tc}: {got:?}"
+                        );
                     }
                     Oddity::IdenticalToValidTc357 => {
                         assert!(!expected_valid);
@@ -323,12 +329,15 @@ fn wycheproof_json_web_signature() {
                         assert!(jws.contains('?'));
                         if tc == 372 {
                             assert!(
-                                matches!(got, Err(Error::InvalidBase64(TokenPart::Header))),
+                                matches!(
+                                    got,
+                                    Err(Error::Token(TokenError::InvalidBase64(TokenPart::Header)))
+                                ),
                                 "{got:?}"
                             );
                         } else {
                             assert!(
-                                matches!(got, Err(Error::InvalidSignature)),
+                                matches!(got, Err(Error::Token(TokenError::InvalidSignature))),
                                 "tc{tc}: {got:?}"
                             );
                         }
@@ -371,7 +380,7 @@ fn wycheproof_json_web_signature_reasons() {
         for case in group["tests"].as_array().unwrap() {
             let tc = case["tcId"].as_u64().unwrap();
             let got = compact_verify(&key, case["jws"].as_str().unwrap());
-            reasons.push((tc, got.err().map(|e| format!("{e:?}"))));
+            reasons.push((tc, got.err().map(|e| variant(&e))));
         }
     }
     if std::env::var_os("DUMP").is_some() {
@@ -410,17 +419,22 @@ fn wycheproof_json_web_signature_reasons() {
 
 /// Verifies a JWS with a ring: the key named by `kid` (or the only key).
 fn ring_verify(ring: &KeyRing, jws: &str) -> Result<Vec<u8>, Error> {
-    let header = jws.split('.').next().ok_or(Error::Malformed)?;
+    let header = jws
+        .split('.')
+        .next()
+        .ok_or(Error::Token(TokenError::Malformed))?;
     let header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(header)
-            .map_err(|_| Error::InvalidBase64(TokenPart::Header))?,
+            .map_err(|_| Error::Token(TokenError::InvalidBase64(TokenPart::Header)))?,
     )
-    .map_err(|_| Error::InvalidJson(TokenPart::Header))?;
+    .map_err(|_| Error::Token(TokenError::InvalidJson(TokenPart::Header)))?;
     let key = match header["kid"].as_str() {
-        Some(kid) => ring.get(kid).ok_or(Error::UnknownKeyId)?,
+        Some(kid) => ring
+            .get(kid)
+            .ok_or(Error::Token(TokenError::UnknownKeyId))?,
         None if ring.len() == 1 => ring.keys().next().unwrap(),
-        None => return Err(Error::MissingKeyId),
+        None => return Err(Error::Token(TokenError::MissingKeyId)),
     };
     compact_verify(key, jws)
 }
@@ -437,10 +451,8 @@ fn wycheproof_json_web_key() {
             let jws = case["jws"].as_str().unwrap();
             let expected_valid = case["result"] == "valid";
             let got: Result<(), String> = match &ring {
-                Ok(ring) => ring_verify(ring, jws)
-                    .map(|_| ())
-                    .map_err(|e| format!("{e:?}")),
-                Err(e) => Err(format!("{e:?}")),
+                Ok(ring) => ring_verify(ring, jws).map(|_| ()).map_err(|e| variant(&e)),
+                Err(e) => Err(variant(e)),
             };
             seen.push(tc);
             let variant = got
@@ -462,7 +474,7 @@ fn wycheproof_json_web_key() {
                     );
                     assert!(matches!(
                         ring_verify(ring, &forged),
-                        Err(Error::AlgorithmMismatch)
+                        Err(Error::Token(TokenError::AlgorithmMismatch))
                     ));
                 }
                 // ROCA-vulnerable RSA modulus. tokengate has no ROCA fingerprint test: the key
@@ -485,9 +497,9 @@ fn wycheproof_json_web_key() {
                         // Two keys under one kid. The set is refused already because the
                         // second key's `k` is not canonical base64url (checked below: with it
                         // made canonical, the duplicate kid is what refuses the set).
-                        4 => Some("InvalidKey"),
-                        8 | 10 | 11 | 12 | 16 | 17 | 18 => Some("WeakKey"),
-                        6 | 9 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 => Some("InvalidKey"),
+                        4 => Some("Invalid"),
+                        8 | 10 | 11 | 12 | 16 | 17 | 18 => Some("Weak"),
+                        6 | 9 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 => Some("Invalid"),
                         _ => panic!("tc{tc} not classified"),
                     };
                     assert_eq!(variant.as_deref(), want, "tc{tc}: {got:?}");
@@ -509,7 +521,26 @@ fn wycheproof_json_web_key() {
     let canonical = text.replace("Bingge\"", "Binggc\"");
     assert!(matches!(
         KeyRing::from_jwks_json(&canonical),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert_eq!(suite["numberOfTests"], 26);
+}
+
+/// The error's innermost variant as `Debug` prints it: `Token(InvalidSignature)` →
+/// `InvalidSignature`, `Key(Weak(..))` → `Weak(..)`.
+fn variant(error: &Error) -> String {
+    let debug = format!("{error:?}");
+    for group in [
+        "Token(",
+        "Key(",
+        "Request(",
+        "Denied(",
+        "Unavailable(",
+        "Internal(",
+    ] {
+        if let Some(inner) = debug.strip_prefix(group).and_then(|d| d.strip_suffix(')')) {
+            return inner.to_owned();
+        }
+    }
+    debug
 }

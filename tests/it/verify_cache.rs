@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokengate::TokenError;
 use tokengate::{
     Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, ManualClock, MemoryStore, NoExtra,
     Store, TokenKind, Verifier,
@@ -89,9 +90,15 @@ async fn a_cached_token_still_expires_at_the_leeway_edge() {
     s.clock.set(issued.expires_at + 29);
     assert!(both(&s, &issued.token).await.is_ok());
     s.clock.set(issued.expires_at + 30);
-    assert!(matches!(both(&s, &issued.token).await, Err(Error::Expired)));
+    assert!(matches!(
+        both(&s, &issued.token).await,
+        Err(Error::Token(TokenError::Expired))
+    ));
     // And stays refused (the expired entry is gone, the full check refuses it again).
-    assert!(matches!(both(&s, &issued.token).await, Err(Error::Expired)));
+    assert!(matches!(
+        both(&s, &issued.token).await,
+        Err(Error::Token(TokenError::Expired))
+    ));
 }
 
 #[tokio::test]
@@ -104,7 +111,10 @@ async fn a_cached_token_is_refused_once_revoked() {
         .revoke_token(&issued.jti, issued.expires_at)
         .await
         .unwrap();
-    assert!(matches!(both(&s, &issued.token).await, Err(Error::Revoked)));
+    assert!(matches!(
+        both(&s, &issued.token).await,
+        Err(Error::Token(TokenError::Revoked))
+    ));
 }
 
 #[tokio::test]
@@ -116,7 +126,10 @@ async fn a_cached_token_is_refused_after_log_out_everywhere() {
         .revoke_subject("alice", T0, issued.expires_at)
         .await
         .unwrap();
-    assert!(matches!(both(&s, &issued.token).await, Err(Error::Revoked)));
+    assert!(matches!(
+        both(&s, &issued.token).await,
+        Err(Error::Token(TokenError::Revoked))
+    ));
 }
 
 #[tokio::test]
@@ -134,7 +147,7 @@ async fn a_token_one_byte_away_from_a_cached_one_is_verified_from_scratch() {
     );
     assert!(matches!(
         both(&s, &forged).await,
-        Err(Error::InvalidSignature)
+        Err(Error::Token(TokenError::InvalidSignature))
     ));
     // The token with its last character cut off, and with one appended.
     let cut = &issued.token[..issued.token.len() - 1];
@@ -155,7 +168,7 @@ async fn a_cached_access_token_is_not_a_refresh_token() {
             .verify_as::<NoExtra>(&access.token, &TokenKind::Refresh)
             .await;
         assert!(
-            matches!(as_refresh, Err(Error::WrongTokenType)),
+            matches!(as_refresh, Err(Error::Token(TokenError::WrongType))),
             "{as_refresh:?}"
         );
     }
@@ -184,7 +197,10 @@ async fn each_claims_type_gets_its_own_answer() {
         assert_eq!(claims.extra.tenant, "acme");
         // A type the token's claims do not fit is refused, cached or not.
         let plan = v.verify::<Plan>(&issued.token).await;
-        assert!(matches!(plan, Err(Error::InvalidJson(_))), "{plan:?}");
+        assert!(
+            matches!(plan, Err(Error::Token(TokenError::InvalidJson(_)))),
+            "{plan:?}"
+        );
     }
 }
 
@@ -197,11 +213,11 @@ async fn not_yet_valid_tokens_are_not_cached_and_pass_once_valid() {
     s.clock.set(T0);
     assert!(matches!(
         both(&s, &issued.token).await,
-        Err(Error::NotYetValid)
+        Err(Error::Token(TokenError::NotYetValid))
     ));
     assert!(matches!(
         both(&s, &issued.token).await,
-        Err(Error::NotYetValid)
+        Err(Error::Token(TokenError::NotYetValid))
     ));
     s.clock.set(T0 + 30);
     assert!(both(&s, &issued.token).await.is_ok());

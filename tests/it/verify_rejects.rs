@@ -15,6 +15,7 @@ use tokengate::{
     Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, ManualClock, NoExtra, Revocation,
     RevocationFuture, TokenKind, TokenPart, TokenRef, Verifier,
 };
+use tokengate::{TokenError, Unavailable};
 
 fn check(verifier: &Verifier, token: &str) -> Result<Claims, Error> {
     verifier.verify_stateless::<NoExtra>(token)
@@ -69,7 +70,7 @@ fn alg_none_in_every_spelling_is_refused() {
                 let t = format!("{unsigned}.{signature}");
                 assert_err!(
                     check(&v, &t),
-                    Error::AlgorithmNone,
+                    Error::Token(TokenError::AlgorithmNone),
                     "{hdr} sig={signature:?}"
                 );
             }
@@ -102,7 +103,7 @@ fn rsa_public_key_as_hmac_secret_is_refused() {
             let forged = hs256(secret, &hdr, &claims());
             assert_err!(
                 check(&victim, &forged),
-                Error::AlgorithmMismatch,
+                Error::Token(TokenError::AlgorithmMismatch),
                 "{what} {hdr}"
             );
 
@@ -138,7 +139,11 @@ fn ec_public_key_as_hmac_secret_is_refused() {
     for (what, secret) in secrets {
         let hdr = format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#);
         let forged = hs256(secret, &hdr, &claims());
-        assert_err!(check(&victim, &forged), Error::AlgorithmMismatch, "{what}");
+        assert_err!(
+            check(&victim, &forged),
+            Error::Token(TokenError::AlgorithmMismatch),
+            "{what}"
+        );
         let naive_key = Key::from_secret(Algorithm::HS256, secret)
             .unwrap()
             .with_kid(&kid);
@@ -158,7 +163,10 @@ fn stripped_empty_and_garbled_signatures_are_invalid() {
         base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, tag).unwrap();
 
     // Stripped: `h.p.`
-    assert_err!(check(&v, &format!("{input}.")), Error::InvalidSignature);
+    assert_err!(
+        check(&v, &format!("{input}.")),
+        Error::Token(TokenError::InvalidSignature)
+    );
 
     let mut flipped = tag_bytes.clone();
     flipped[31] ^= 0x01;
@@ -179,7 +187,7 @@ fn stripped_empty_and_garbled_signatures_are_invalid() {
     for sig in garbled {
         assert_err!(
             check(&v, &format!("{input}.{sig}")),
-            Error::InvalidSignature,
+            Error::Token(TokenError::InvalidSignature),
             "{sig}"
         );
     }
@@ -189,7 +197,7 @@ fn stripped_empty_and_garbled_signatures_are_invalid() {
     let other_tag = other.rsplit_once('.').unwrap().1;
     assert_err!(
         check(&v, &format!("{input}.{other_tag}")),
-        Error::InvalidSignature
+        Error::Token(TokenError::InvalidSignature)
     );
 }
 
@@ -210,7 +218,11 @@ fn tokens_without_three_segments_are_malformed() {
         format!("{good}."),
         "..".to_owned(),
     ] {
-        assert_err!(check(&v, &bad), Error::Malformed, "{bad:?}");
+        assert_err!(
+            check(&v, &bad),
+            Error::Token(TokenError::Malformed),
+            "{bad:?}"
+        );
     }
 }
 
@@ -224,7 +236,11 @@ fn unknown_kid_is_refused() {
             &format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#),
             &claims(),
         );
-        assert_err!(check(&v, &t), Error::UnknownKeyId, "{kid:?}");
+        assert_err!(
+            check(&v, &t),
+            Error::Token(TokenError::UnknownKeyId),
+            "{kid:?}"
+        );
     }
 }
 
@@ -241,7 +257,10 @@ fn missing_kid_is_refused_when_the_ring_is_ambiguous_or_kid_is_required() {
         .unwrap()
         .with_verify_only(other)
         .unwrap();
-    assert_err!(check(&verifier_for(ring), &no_kid), Error::MissingKeyId);
+    assert_err!(
+        check(&verifier_for(ring), &no_kid),
+        Error::Token(TokenError::MissingKeyId)
+    );
 
     let strict = Verifier::builder(KeyRing::new(hs_key()).unwrap())
         .issuer(ISS)
@@ -250,7 +269,10 @@ fn missing_kid_is_refused_when_the_ring_is_ambiguous_or_kid_is_required() {
         .require_kid(true)
         .build()
         .unwrap();
-    assert_err!(check(&strict, &no_kid), Error::MissingKeyId);
+    assert_err!(
+        check(&strict, &no_kid),
+        Error::Token(TokenError::MissingKeyId)
+    );
     assert!(check(&strict, &token(&header(), &claims())).is_ok());
 }
 
@@ -287,22 +309,22 @@ fn wrong_alg_for_the_kid_is_a_mismatch() {
         r#"{"alg":"ES256","typ":"at+jwt","kid":"rsa"}"#,
         &claims(),
     );
-    assert_err!(check(&v, &t), Error::AlgorithmMismatch);
+    assert_err!(check(&v, &t), Error::Token(TokenError::AlgorithmMismatch));
     // RS256 header on the EC key, PS256 on the RS256 key, HS384 on the HS256 key.
     let t = rs256(
         &rsa_pair,
         r#"{"alg":"RS256","typ":"at+jwt","kid":"ec"}"#,
         &claims(),
     );
-    assert_err!(check(&v, &t), Error::AlgorithmMismatch);
+    assert_err!(check(&v, &t), Error::Token(TokenError::AlgorithmMismatch));
     let t = rs256(
         &rsa_pair,
         r#"{"alg":"PS256","typ":"at+jwt","kid":"rsa"}"#,
         &claims(),
     );
-    assert_err!(check(&v, &t), Error::AlgorithmMismatch);
+    assert_err!(check(&v, &t), Error::Token(TokenError::AlgorithmMismatch));
     let t = token(r#"{"alg":"HS384","typ":"at+jwt","kid":"hs"}"#, &claims());
-    assert_err!(check(&v, &t), Error::AlgorithmMismatch);
+    assert_err!(check(&v, &t), Error::Token(TokenError::AlgorithmMismatch));
 }
 
 #[test]
@@ -316,17 +338,24 @@ fn unsupported_alg_strings_are_refused() {
             &format!(r#"{{"alg":"{alg}","typ":"at+jwt","kid":"{KID}"}}"#),
             &claims(),
         );
-        assert_err!(check(&v, &t), Error::UnsupportedAlgorithm, "{alg:?}");
+        assert_err!(
+            check(&v, &t),
+            Error::Token(TokenError::UnsupportedAlgorithm),
+            "{alg:?}"
+        );
     }
     // No alg at all.
     let t = token(&format!(r#"{{"typ":"at+jwt","kid":"{KID}"}}"#), &claims());
-    assert_err!(check(&v, &t), Error::UnsupportedAlgorithm);
+    assert_err!(
+        check(&v, &t),
+        Error::Token(TokenError::UnsupportedAlgorithm)
+    );
     // An alg that is not a string does not make a JOSE header.
     for alg in ["256", "null", r#"["HS256"]"#, r#"{"name":"HS256"}"#] {
         let t = token(&format!(r#"{{"alg":{alg},"typ":"at+jwt"}}"#), &claims());
         assert_err!(
             check(&v, &t),
-            Error::InvalidJson(TokenPart::Header),
+            Error::Token(TokenError::InvalidJson(TokenPart::Header)),
             "{alg}"
         );
     }
@@ -362,20 +391,38 @@ fn exp_at_the_leeway_edge() {
     let t = timed(exp, None, None);
     // Default leeway 30 s: valid while now < exp + 30.
     assert!(check(&at(exp + 29, None), &t).is_ok());
-    assert_err!(check(&at(exp + 30, None), &t), Error::Expired);
-    assert_err!(check(&at(exp + 31, None), &t), Error::Expired);
+    assert_err!(
+        check(&at(exp + 30, None), &t),
+        Error::Token(TokenError::Expired)
+    );
+    assert_err!(
+        check(&at(exp + 31, None), &t),
+        Error::Token(TokenError::Expired)
+    );
     // Well before expiry, fine.
     assert!(check(&at(exp - 1, None), &t).is_ok());
 
     // Leeway 0: exp itself is already too late (RFC 7519 §4.1.4 "on or after").
     assert!(check(&at(exp - 1, Some(0)), &t).is_ok());
-    assert_err!(check(&at(exp, Some(0)), &t), Error::Expired);
-    assert_err!(check(&at(exp + 1, Some(0)), &t), Error::Expired);
+    assert_err!(
+        check(&at(exp, Some(0)), &t),
+        Error::Token(TokenError::Expired)
+    );
+    assert_err!(
+        check(&at(exp + 1, Some(0)), &t),
+        Error::Token(TokenError::Expired)
+    );
 
     // Leeway 120 s.
     assert!(check(&at(exp + 119, Some(120)), &t).is_ok());
-    assert_err!(check(&at(exp + 120, Some(120)), &t), Error::Expired);
-    assert_err!(check(&at(exp + 121, Some(120)), &t), Error::Expired);
+    assert_err!(
+        check(&at(exp + 120, Some(120)), &t),
+        Error::Token(TokenError::Expired)
+    );
+    assert_err!(
+        check(&at(exp + 121, Some(120)), &t),
+        Error::Token(TokenError::Expired)
+    );
 }
 
 #[test]
@@ -392,7 +439,7 @@ fn exp_moves_with_a_shared_manual_clock() {
     clock.advance(39); // now = exp + 29
     assert!(check(&v, &t).is_ok());
     clock.advance(1); // now = exp + 30
-    assert_err!(check(&v, &t), Error::Expired);
+    assert_err!(check(&v, &t), Error::Token(TokenError::Expired));
 }
 
 #[test]
@@ -402,14 +449,23 @@ fn nbf_at_the_leeway_edge() {
     // Valid from nbf - 30 on.
     assert!(check(&at(nbf - 29, None), &t).is_ok());
     assert!(check(&at(nbf - 30, None), &t).is_ok());
-    assert_err!(check(&at(nbf - 31, None), &t), Error::NotYetValid);
+    assert_err!(
+        check(&at(nbf - 31, None), &t),
+        Error::Token(TokenError::NotYetValid)
+    );
 
     assert!(check(&at(nbf, Some(0)), &t).is_ok());
-    assert_err!(check(&at(nbf - 1, Some(0)), &t), Error::NotYetValid);
+    assert_err!(
+        check(&at(nbf - 1, Some(0)), &t),
+        Error::Token(TokenError::NotYetValid)
+    );
 
     assert!(check(&at(nbf - 119, Some(120)), &t).is_ok());
     assert!(check(&at(nbf - 120, Some(120)), &t).is_ok());
-    assert_err!(check(&at(nbf - 121, Some(120)), &t), Error::NotYetValid);
+    assert_err!(
+        check(&at(nbf - 121, Some(120)), &t),
+        Error::Token(TokenError::NotYetValid)
+    );
 }
 
 #[test]
@@ -418,14 +474,23 @@ fn iat_at_the_leeway_edge() {
     let t = timed(iat + 3600, None, Some(iat));
     assert!(check(&at(iat - 29, None), &t).is_ok());
     assert!(check(&at(iat - 30, None), &t).is_ok());
-    assert_err!(check(&at(iat - 31, None), &t), Error::IssuedInFuture);
+    assert_err!(
+        check(&at(iat - 31, None), &t),
+        Error::Token(TokenError::IssuedInFuture)
+    );
 
     assert!(check(&at(iat, Some(0)), &t).is_ok());
-    assert_err!(check(&at(iat - 1, Some(0)), &t), Error::IssuedInFuture);
+    assert_err!(
+        check(&at(iat - 1, Some(0)), &t),
+        Error::Token(TokenError::IssuedInFuture)
+    );
 
     assert!(check(&at(iat - 119, Some(120)), &t).is_ok());
     assert!(check(&at(iat - 120, Some(120)), &t).is_ok());
-    assert_err!(check(&at(iat - 121, Some(120)), &t), Error::IssuedInFuture);
+    assert_err!(
+        check(&at(iat - 121, Some(120)), &t),
+        Error::Token(TokenError::IssuedInFuture)
+    );
 }
 
 #[test]
@@ -435,7 +500,7 @@ fn leeway_over_five_minutes_is_a_config_error() {
         .audience(AUD)
         .leeway(Duration::from_secs(301))
         .build();
-    assert!(matches!(r, Err(Error::Config(m)) if m.contains("leeway")));
+    assert!(matches!(r, Err(Error::Config { setting, .. }) if setting == "leeway"));
 }
 
 // ------------------------------------------------------------------ iss / aud / registered claims
@@ -478,18 +543,18 @@ fn wrong_and_missing_issuer() {
     ] {
         assert_err!(
             check(&v, &token(&header(), &with_member("iss", iss))),
-            Error::InvalidIssuer,
+            Error::Token(TokenError::InvalidIssuer),
             "{iss}"
         );
     }
     assert_err!(
         check(&v, &token(&header(), &without("iss"))),
-        Error::MissingClaim("iss")
+        Error::Token(TokenError::MissingClaim("iss"))
     );
     for bad in ["1", "null", r#"["https://issuer.example"]"#, "{}"] {
         assert_err!(
             check(&v, &token(&header(), &with_member("iss", bad))),
-            Error::InvalidClaim("iss"),
+            Error::Token(TokenError::InvalidClaim("iss")),
             "{bad}"
         );
     }
@@ -508,7 +573,7 @@ fn wrong_and_missing_audience() {
     ] {
         assert_err!(
             check(&v, &token(&header(), &with_member("aud", aud))),
-            Error::InvalidAudience,
+            Error::Token(TokenError::InvalidAudience),
             "{aud}"
         );
     }
@@ -521,12 +586,12 @@ fn wrong_and_missing_audience() {
     assert_eq!(ok.aud, vec!["other", "api"]);
     assert_err!(
         check(&v, &token(&header(), &without("aud"))),
-        Error::MissingClaim("aud")
+        Error::Token(TokenError::MissingClaim("aud"))
     );
     for bad in ["1", "null", "true", r#"["api",1]"#, r#"{"aud":"api"}"#] {
         assert_err!(
             check(&v, &token(&header(), &with_member("aud", bad))),
-            Error::InvalidClaim("aud"),
+            Error::Token(TokenError::InvalidClaim("aud")),
             "{bad}"
         );
     }
@@ -537,11 +602,11 @@ fn missing_exp_and_sub() {
     let v = verifier();
     assert_err!(
         check(&v, &token(&header(), &without("exp"))),
-        Error::MissingClaim("exp")
+        Error::Token(TokenError::MissingClaim("exp"))
     );
     assert_err!(
         check(&v, &token(&header(), &without("sub"))),
-        Error::MissingClaim("sub")
+        Error::Token(TokenError::MissingClaim("sub"))
     );
 }
 
@@ -561,7 +626,7 @@ fn wrongly_typed_time_claims_are_invalid_not_ignored() {
     ] {
         assert_err!(
             check(&v, &token(&header(), &with_member("exp", &bad))),
-            Error::InvalidClaim("exp"),
+            Error::Token(TokenError::InvalidClaim("exp")),
             "exp {bad}"
         );
     }
@@ -578,7 +643,7 @@ fn wrongly_typed_time_claims_are_invalid_not_ignored() {
             );
             let expected = if name == "nbf" { "nbf" } else { "iat" };
             match check(&v, &t) {
-                Err(Error::InvalidClaim(n)) if n == expected => {}
+                Err(Error::Token(TokenError::InvalidClaim(n))) if n == expected => {}
                 other => panic!("{name} {bad}: {other:?}"),
             }
         }
@@ -601,11 +666,14 @@ fn token_kinds_are_not_interchangeable() {
     let access = issuer.issue_access(&Grant::new("alice")).unwrap();
 
     // Refresh presented as access.
-    assert_err!(check(&v, &refresh.token), Error::WrongTokenType);
+    assert_err!(
+        check(&v, &refresh.token),
+        Error::Token(TokenError::WrongType)
+    );
     // Access presented where a refresh token is expected.
     assert_err!(
         v.verify_stateless_as::<NoExtra>(&access.token, &TokenKind::Refresh),
-        Error::WrongTokenType
+        Error::Token(TokenError::WrongType)
     );
     // Each is accepted in its own place.
     assert!(check(&v, &access.token).is_ok());
@@ -616,7 +684,7 @@ fn token_kinds_are_not_interchangeable() {
     // Another kind is neither.
     let other = TokenKind::Other("email-verify+jwt".into());
     let mail = issuer.issue(other.clone(), &Grant::new("alice")).unwrap();
-    assert_err!(check(&v, &mail.token), Error::WrongTokenType);
+    assert_err!(check(&v, &mail.token), Error::Token(TokenError::WrongType));
     assert!(
         v.verify_stateless_as::<NoExtra>(&mail.token, &other)
             .is_ok()
@@ -630,7 +698,7 @@ fn token_kinds_are_not_interchangeable() {
         };
         assert_err!(
             check(&v, &token(&hdr, &claims())),
-            Error::WrongTokenType,
+            Error::Token(TokenError::WrongType),
             "{typ:?}"
         );
     }
@@ -652,7 +720,7 @@ fn any_crit_header_is_refused() {
         );
         assert_err!(
             check(&v, &token(&hdr, &claims())),
-            Error::UnsupportedCritical,
+            Error::Token(TokenError::UnsupportedCritical),
             "{crit}"
         );
     }
@@ -733,7 +801,7 @@ fn malformed_base64_names_the_part() {
         let t = hs256_segments(SECRET, &mangle(&hb), &cb);
         assert_err!(
             check(&v, &t),
-            Error::InvalidBase64(TokenPart::Header),
+            Error::Token(TokenError::InvalidBase64(TokenPart::Header)),
             "header: {what}"
         );
         // Claims: the token is correctly signed over the mangled text, so the signature passes
@@ -741,7 +809,7 @@ fn malformed_base64_names_the_part() {
         let t = hs256_segments(SECRET, &hb, &mangle(&cb));
         assert_err!(
             check(&v, &t),
-            Error::InvalidBase64(TokenPart::Claims),
+            Error::Token(TokenError::InvalidBase64(TokenPart::Claims)),
             "claims: {what}"
         );
     }
@@ -759,7 +827,7 @@ fn malformed_base64_names_the_part() {
         let t = format!("{input}.{}", mangle(&tag));
         assert_err!(
             check(&v, &t),
-            Error::InvalidBase64(TokenPart::Signature),
+            Error::Token(TokenError::InvalidBase64(TokenPart::Signature)),
             "signature: {what}"
         );
     }
@@ -785,7 +853,7 @@ fn header_that_is_not_a_json_object() {
         let t = hs256_segments(SECRET, &b64(hdr), &b64(claims()));
         assert_err!(
             check(&v, &t),
-            Error::InvalidJson(TokenPart::Header),
+            Error::Token(TokenError::InvalidJson(TokenPart::Header)),
             "{hdr:?}"
         );
     }
@@ -795,7 +863,10 @@ fn header_that_is_not_a_json_object() {
         &b64(b"{\"alg\":\"HS256\",\"typ\":\"\xff\"}"),
         &b64(claims()),
     );
-    assert_err!(check(&v, &t), Error::InvalidJson(TokenPart::Header));
+    assert_err!(
+        check(&v, &t),
+        Error::Token(TokenError::InvalidJson(TokenPart::Header))
+    );
 }
 
 #[test]
@@ -815,7 +886,7 @@ fn claims_that_are_not_a_json_object() {
         let t = token(&header(), body);
         assert_err!(
             check(&v, &t),
-            Error::InvalidJson(TokenPart::Claims),
+            Error::Token(TokenError::InvalidJson(TokenPart::Claims)),
             "{body:?}"
         );
     }
@@ -855,11 +926,17 @@ fn oversized_tokens_are_refused_unread() {
         "a token of exactly max_token_size is accepted"
     );
     let over = valid_token_of_len(8 * 1024 + 1);
-    assert_err!(check(&v, &over), Error::TokenTooLarge { max: 8192 });
+    assert_err!(
+        check(&v, &over),
+        Error::Token(TokenError::TooLarge { max: 8192 })
+    );
 
     // 1 MB of anything, even garbage that would be Malformed: refused by size first.
     let megabyte = "A".repeat(1 << 20);
-    assert_err!(check(&v, &megabyte), Error::TokenTooLarge { max: 8192 });
+    assert_err!(
+        check(&v, &megabyte),
+        Error::Token(TokenError::TooLarge { max: 8192 })
+    );
     let big_valid_shape = format!(
         "{}.{}.{}",
         b64(header()),
@@ -868,7 +945,7 @@ fn oversized_tokens_are_refused_unread() {
     );
     assert_err!(
         check(&v, &big_valid_shape),
-        Error::TokenTooLarge { max: 8192 }
+        Error::Token(TokenError::TooLarge { max: 8192 })
     );
 
     // A custom maximum.
@@ -882,7 +959,7 @@ fn oversized_tokens_are_refused_unread() {
     assert!(check(&small, &valid_token_of_len(400)).is_ok());
     assert_err!(
         check(&small, &valid_token_of_len(401)),
-        Error::TokenTooLarge { max: 400 }
+        Error::Token(TokenError::TooLarge { max: 400 })
     );
 }
 
@@ -901,7 +978,7 @@ fn duplicate_members_are_refused() {
     ] {
         assert_err!(
             check(&v, &token(&hdr, &claims())),
-            Error::DuplicateMember(TokenPart::Header),
+            Error::Token(TokenError::DuplicateMember(TokenPart::Header)),
             "{hdr}"
         );
     }
@@ -918,7 +995,7 @@ fn duplicate_members_are_refused() {
         let c = claims_with(&extra);
         assert_err!(
             check(&v, &token(&header(), &c)),
-            Error::DuplicateMember(TokenPart::Claims),
+            Error::Token(TokenError::DuplicateMember(TokenPart::Claims)),
             "{extra}"
         );
     }
@@ -958,7 +1035,11 @@ fn embedded_jwk_jku_x5u_are_never_trusted() {
                 None => format!(r#"{{"alg":"ES256","typ":"at+jwt",{embed}}}"#),
             };
             let forged = es256(&attacker_pair, &hdr, &claims());
-            assert_err!(check(&v, &forged), Error::InvalidSignature, "{hdr}");
+            assert_err!(
+                check(&v, &forged),
+                Error::Token(TokenError::InvalidSignature),
+                "{hdr}"
+            );
 
             // The forgery is genuine under the attacker's key: only ignoring the embedded key
             // stops it.
@@ -970,7 +1051,7 @@ fn embedded_jwk_jku_x5u_are_never_trusted() {
         let hdr = format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{attacker_kid}",{embed}}}"#);
         assert_err!(
             check(&v, &es256(&attacker_pair, &hdr, &claims())),
-            Error::UnknownKeyId
+            Error::Token(TokenError::UnknownKeyId)
         );
     }
 }
@@ -1034,13 +1115,13 @@ async fn revocation_hook_decides_and_fails_closed() {
     let revoked = Hook::new(Ok(true));
     assert_err!(
         hooked(revoked.clone()).verify::<NoExtra>(&t).await,
-        Error::Revoked
+        Error::Token(TokenError::Revoked)
     );
     assert_eq!(revoked.asked.lock().unwrap().len(), 1);
 
     let down = Hook::new(Err("store unreachable"));
     match hooked(down).verify::<NoExtra>(&t).await {
-        Err(Error::RevocationUnavailable(source)) => {
+        Err(Error::Unavailable(Unavailable::Revocation(source))) => {
             assert_eq!(source.to_string(), "store unreachable")
         }
         other => panic!("expected RevocationUnavailable, got {other:?}"),
@@ -1063,11 +1144,11 @@ async fn revocation_hook_needs_jti_and_iat() {
     let no_jti = token(&header(), &claims().replace(r#","jti":"j-1""#, ""));
     assert_err!(
         v.verify::<NoExtra>(&no_jti).await,
-        Error::MissingClaim("jti")
+        Error::Token(TokenError::MissingClaim("jti"))
     );
     assert_err!(
         v.verify_stateless::<NoExtra>(&no_jti),
-        Error::MissingClaim("jti")
+        Error::Token(TokenError::MissingClaim("jti"))
     );
     let no_iat = token(
         &header(),
@@ -1075,7 +1156,7 @@ async fn revocation_hook_needs_jti_and_iat() {
     );
     assert_err!(
         v.verify::<NoExtra>(&no_iat).await,
-        Error::MissingClaim("iat")
+        Error::Token(TokenError::MissingClaim("iat"))
     );
     assert!(
         hook.asked.lock().unwrap().is_empty(),
