@@ -1,38 +1,36 @@
 //! The ready `/auth` router: password login, refresh rotation and logout over the application's
 //! user directory.
 
+mod body;
+mod cookie_routes;
+mod directory;
+mod throttle;
+
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
-use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
-use http_body_util::LengthLimitError;
-use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use http::header::{CACHE_CONTROL, PRAGMA};
+use http::{HeaderValue, StatusCode};
+use serde::Serialize;
 
 use crate::claims::{Claims, NoExtra};
-use crate::error::BoxError;
 use crate::error::{Error, RequestError, TokenError, Unavailable};
 use crate::issue::Grant;
-use crate::password::{PasswordHash, Passwords, Verification};
+use crate::password::{Passwords, Verification};
 use crate::sessions::{Sessions, TokenPair};
 use crate::store::ThrottlePolicy;
 use crate::web::gate::Gate;
 use crate::web::rejection::Rejection;
 
-mod cookie_routes;
+use body::{Media, login_credentials, media, read_body, refresh_token};
+pub use directory::{UserDirectory, UserRecord};
+use throttle::{account_key, client_ip, client_key};
 
 /// Default largest request body the `/auth` routes read: 16 KiB. Larger bodies are answered 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
@@ -43,69 +41,6 @@ pub const MAX_USERNAME_LEN: usize = 256;
 
 /// The `tracing` target of login, refresh and logout outcomes.
 const LOG_TARGET: &str = "tokengate::login";
-
-/// What the login router needs to know about one user. `Debug` redacts `password_hash`.
-#[derive(Clone)]
-pub struct UserRecord {
-    /// The user's stable id; becomes the tokens' `sub`.
-    pub subject: String,
-    /// The argon2id PHC string (as made by [`Passwords::hash`]).
-    pub password_hash: String,
-    /// Roles, copied into the tokens' `roles`.
-    pub roles: Vec<String>,
-    /// Permissions, copied into the tokens' `permissions`.
-    pub permissions: Vec<String>,
-    /// A disabled user can neither log in nor refresh (answered exactly like a wrong password).
-    pub disabled: bool,
-}
-
-impl fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("subject", &self.subject)
-            .field("password_hash", &"[redacted]")
-            .field("roles", &self.roles)
-            .field("permissions", &self.permissions)
-            .field("disabled", &self.disabled)
-            .finish()
-    }
-}
-
-/// The application's users, as the login router sees them. Implemented by the application (the
-/// example server implements it over SQLite with sqlx).
-///
-/// An error from any method is answered 503 `temporarily_unavailable` (and logged); it never
-/// counts as a failed login.
-#[async_trait]
-pub trait UserDirectory: Send + Sync + 'static {
-    /// The user a login names, or `None` when there is no such user.
-    ///
-    /// # Errors
-    /// Whatever the backend reports when it cannot answer.
-    async fn find_by_username(&self, username: &str) -> Result<Option<UserRecord>, BoxError>;
-
-    /// The user a refresh token's `sub` names. Read again at every refresh: a disabled (or
-    /// deleted) user cannot refresh, and changed roles/permissions reach the new tokens.
-    ///
-    /// # Errors
-    /// Whatever the backend reports when it cannot answer.
-    async fn find_by_subject(&self, subject: &str) -> Result<Option<UserRecord>, BoxError>;
-
-    /// Called after a successful login whose stored hash has outdated parameters
-    /// ([`Verification::ValidNeedsRehash`]), with a fresh hash of the same password to store.
-    /// The default does nothing. A failure is logged and the login still succeeds.
-    ///
-    /// # Errors
-    /// Whatever the backend reports when it cannot write.
-    async fn update_password_hash(
-        &self,
-        subject: &str,
-        hash: &PasswordHash,
-    ) -> Result<(), BoxError> {
-        let _ = (subject, hash);
-        Ok(())
-    }
-}
 
 /// The ready `/auth` router: `POST /login`, `POST /refresh`, `POST /logout`. Cloning is cheap.
 ///
@@ -616,311 +551,4 @@ async fn no_store(mut response: Response) -> Response {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .or_else(|| {
-            extensions
-                .get::<MockConnectInfo<SocketAddr>>()
-                .map(|m| m.0.ip())
-        })
-}
-
-/// `client:` + the IPv4 address, or the /64 prefix of an IPv6 address (one host usually owns a
-/// whole /64, and could otherwise rotate through it).
-fn client_key(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => format!("client:{v4}"),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("client:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
-
-fn account_key(username: &str) -> String {
-    format!("account:{}", username.to_lowercase())
-}
-
-/// Reads the whole body, refusing more than `limit` bytes (413) — by its `Content-Length` before
-/// reading, by counting while reading otherwise. The copy this returns is wiped on drop.
-async fn read_body(
-    body: Body,
-    headers: &HeaderMap,
-    limit: usize,
-) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let too_large = || Error::Request(RequestError::BodyTooLarge { max: limit });
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return Err(too_large());
-    }
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => Ok(Zeroizing::new(Vec::from(bytes))),
-        Err(e) => {
-            let limit_hit =
-                std::error::Error::source(&e).is_some_and(|s| s.is::<LengthLimitError>());
-            Err(if limit_hit {
-                too_large()
-            } else {
-                bad("request body could not be read")
-            })
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
-    Json,
-    Form,
-    Absent,
-    Other,
-}
-
-fn media(headers: &HeaderMap) -> Media {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Media::Absent;
-    };
-    let Ok(value) = value.to_str() else {
-        return Media::Other;
-    };
-    let essence = value.split(';').next().unwrap_or("").trim();
-    if essence.eq_ignore_ascii_case("application/json") {
-        Media::Json
-    } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        Media::Form
-    } else {
-        Media::Other
-    }
-}
-
-/// 400 `invalid_request` for a malformed or incomplete body; the text names what is wrong.
-fn bad(what: &'static str) -> Error {
-    Error::Request(RequestError::MalformedBody(what))
-}
-
-/// The members the routes read; others are ignored. A member given twice is refused.
-#[derive(Deserialize, Default)]
-struct Fields {
-    username: Option<String>,
-    password: Option<String>,
-    grant_type: Option<String>,
-    refresh_token: Option<String>,
-}
-
-/// Decodes the body as JSON or a form (by `Content-Type`); an empty body without a content type
-/// has no fields.
-fn fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, Error> {
-    match media(headers) {
-        // Only an object: serde would otherwise also take a JSON array, member by position.
-        Media::Json => {
-            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                return Err(bad("body must be a JSON object"));
-            }
-            // The parser's message is not used: it can quote the input (the password).
-            serde_json::from_slice(body).map_err(|_| bad("malformed JSON body"))
-        }
-        Media::Form => serde_urlencoded::from_bytes(body).map_err(|_| bad("malformed form body")),
-        Media::Absent if body.is_empty() => Ok(Fields::default()),
-        Media::Absent | Media::Other => Err(Error::Request(RequestError::UnsupportedMediaType(
-            "use application/json or application/x-www-form-urlencoded",
-        ))),
-    }
-}
-
-fn check_grant_type(fields: &Fields, expected: &str) -> Result<(), Error> {
-    match fields.grant_type.as_deref() {
-        None => Ok(()),
-        Some(g) if g == expected => Ok(()),
-        Some(_) => Err(Error::Request(RequestError::UnsupportedGrantType)),
-    }
-}
-
-struct Credentials {
-    username: String,
-    password: Zeroizing<String>,
-}
-
-/// `Authorization: Basic` credentials, if the request has them.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<Credentials>, Error> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(bad("multiple Authorization headers"));
-    }
-    let bytes = value.as_bytes();
-    let (scheme, rest) = match bytes.iter().position(|b| *b == b' ') {
-        Some(i) => (&bytes[..i], &bytes[i..]),
-        None => (bytes, &[][..]),
-    };
-    if !scheme.eq_ignore_ascii_case(b"basic") {
-        // Another scheme (a stale bearer token, say) is not a login credential: ignored.
-        return Ok(None);
-    }
-    let malformed = || bad("malformed Basic credentials");
-    let rest = rest.trim_ascii();
-    let decoded = Zeroizing::new(STANDARD.decode(rest).map_err(|_| malformed())?);
-    let text = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
-    let (username, password) = text.split_once(':').ok_or_else(malformed)?;
-    Ok(Some(Credentials {
-        username: username.to_owned(),
-        password: Zeroizing::new(password.to_owned()),
-    }))
-}
-
-fn login_credentials(
-    headers: &HeaderMap,
-    body: &[u8],
-    max_password: usize,
-) -> Result<Credentials, Error> {
-    let basic = basic_credentials(headers)?;
-    let fields = fields(headers, body)?;
-    check_grant_type(&fields, "password")?;
-    let creds = match basic {
-        Some(creds) => {
-            if fields.username.is_some() || fields.password.is_some() {
-                return Err(bad(
-                    "credentials both in the Authorization header and in the body",
-                ));
-            }
-            creds
-        }
-        None => {
-            if body.is_empty() && media(headers) == Media::Absent {
-                return Err(bad("missing credentials"));
-            }
-            Credentials {
-                username: fields.username.ok_or_else(|| bad("missing username"))?,
-                password: Zeroizing::new(fields.password.ok_or_else(|| bad("missing password"))?),
-            }
-        }
-    };
-    if creds.username.is_empty() {
-        return Err(bad("empty username"));
-    }
-    if creds.username.len() > MAX_USERNAME_LEN {
-        return Err(bad("username too long"));
-    }
-    if creds.password.len() > max_password {
-        return Err(bad("password too long"));
-    }
-    Ok(creds)
-}
-
-fn refresh_token(headers: &HeaderMap, body: &[u8]) -> Result<Zeroizing<String>, Error> {
-    let fields = fields(headers, body)?;
-    check_grant_type(&fields, "refresh_token")?;
-    match fields.refresh_token {
-        Some(t) if !t.is_empty() => Ok(Zeroizing::new(t)),
-        Some(_) => Err(bad("empty refresh_token")),
-        None => Err(bad("missing refresh_token")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
-
-    fn description(e: Error) -> &'static str {
-        match e {
-            Error::Request(RequestError::MalformedBody(description)) => description,
-            _ => "not a malformed body",
-        }
-    }
-
-    #[test]
-    fn client_keys_group_ipv6_by_64_and_unmap_ipv4() {
-        assert_eq!(
-            client_key("203.0.113.7".parse().unwrap()),
-            "client:203.0.113.7"
-        );
-        assert_eq!(
-            client_key("::ffff:203.0.113.7".parse().unwrap()),
-            "client:203.0.113.7"
-        );
-        assert_eq!(
-            client_key("2001:db8:1:2:aaaa::1".parse().unwrap()),
-            client_key("2001:db8:1:2:bbbb::9".parse().unwrap())
-        );
-        assert_eq!(
-            client_key("2001:db8:1:2::1".parse().unwrap()),
-            "client:2001:db8:1:2::/64"
-        );
-    }
-
-    #[test]
-    fn account_keys_ignore_case() {
-        assert_eq!(account_key("Alice"), account_key("alice"));
-        assert_ne!(account_key("alice"), account_key("alice2"));
-    }
-
-    #[test]
-    fn basic_credentials_cases() {
-        // "alice:pa:ss" — the password may hold a colon.
-        let h = headers(&[("authorization", "Basic YWxpY2U6cGE6c3M=")]);
-        let c = basic_credentials(&h).unwrap().unwrap();
-        assert_eq!(
-            (c.username.as_str(), c.password.as_str()),
-            ("alice", "pa:ss")
-        );
-        let h = headers(&[("authorization", "bearer abc")]);
-        assert!(basic_credentials(&h).unwrap().is_none());
-        for bad in [
-            "Basic",
-            "Basic !!!",
-            "Basic YWxpY2U=", /* no colon */
-            "Basic //79",
-        ] {
-            let h = headers(&[("authorization", bad)]);
-            let f = basic_credentials(&h).err().unwrap();
-            assert_eq!(description(f), "malformed Basic credentials", "{bad}");
-        }
-    }
-
-    #[test]
-    fn json_errors_never_quote_the_input() {
-        let h = headers(&[("content-type", "application/json")]);
-        let f = fields(&h, br#"{"username":"a","password":12345678}"#)
-            .err()
-            .unwrap();
-        assert_eq!(description(f), "malformed JSON body");
-        let f = fields(&h, br#"["a","b"]"#).err().unwrap();
-        assert_eq!(description(f), "body must be a JSON object");
-        let f = fields(&h, br#"{"username":"a","username":"b"}"#)
-            .err()
-            .unwrap();
-        assert_eq!(description(f), "malformed JSON body");
-    }
-
-    #[test]
-    fn user_record_debug_redacts_the_hash() {
-        let r = UserRecord {
-            subject: "s".into(),
-            password_hash: "$argon2id$secret".into(),
-            roles: vec![],
-            permissions: vec![],
-            disabled: false,
-        };
-        let text = format!("{r:?}");
-        assert!(!text.contains("argon2id"), "{text}");
-        assert!(text.contains("[redacted]"));
-    }
 }

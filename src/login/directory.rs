@@ -1,0 +1,90 @@
+//! What the login routes need from the application: [`UserDirectory`] and its [`UserRecord`].
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::error::BoxError;
+use crate::password::PasswordHash;
+
+/// What the login router needs to know about one user. `Debug` redacts `password_hash`.
+#[derive(Clone)]
+pub struct UserRecord {
+    /// The user's stable id; becomes the tokens' `sub`.
+    pub subject: String,
+    /// The argon2id PHC string (as made by [`Passwords::hash`](crate::Passwords::hash)).
+    pub password_hash: String,
+    /// Roles, copied into the tokens' `roles`.
+    pub roles: Vec<String>,
+    /// Permissions, copied into the tokens' `permissions`.
+    pub permissions: Vec<String>,
+    /// A disabled user can neither log in nor refresh (answered exactly like a wrong password).
+    pub disabled: bool,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("subject", &self.subject)
+            .field("password_hash", &"[redacted]")
+            .field("roles", &self.roles)
+            .field("permissions", &self.permissions)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+/// The application's users, as the login router sees them. Implemented by the application (the
+/// example server implements it over SQLite with sqlx).
+///
+/// An error from any method is answered 503 `temporarily_unavailable` (and logged); it never
+/// counts as a failed login.
+#[async_trait]
+pub trait UserDirectory: Send + Sync + 'static {
+    /// The user a login names, or `None` when there is no such user.
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot answer.
+    async fn find_by_username(&self, username: &str) -> Result<Option<UserRecord>, BoxError>;
+
+    /// The user a refresh token's `sub` names. Read again at every refresh: a disabled (or
+    /// deleted) user cannot refresh, and changed roles/permissions reach the new tokens.
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot answer.
+    async fn find_by_subject(&self, subject: &str) -> Result<Option<UserRecord>, BoxError>;
+
+    /// Called after a successful login whose stored hash has outdated parameters
+    /// ([`Verification::ValidNeedsRehash`](crate::Verification::ValidNeedsRehash)), with a fresh hash of the same password to store.
+    /// The default does nothing. A failure is logged and the login still succeeds.
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot write.
+    async fn update_password_hash(
+        &self,
+        subject: &str,
+        hash: &PasswordHash,
+    ) -> Result<(), BoxError> {
+        let _ = (subject, hash);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_record_debug_redacts_the_hash() {
+        let r = UserRecord {
+            subject: "s".into(),
+            password_hash: "$argon2id$secret".into(),
+            roles: vec![],
+            permissions: vec![],
+            disabled: false,
+        };
+        let text = format!("{r:?}");
+        assert!(!text.contains("argon2id"), "{text}");
+        assert!(text.contains("[redacted]"));
+    }
+}
