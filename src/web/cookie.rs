@@ -7,13 +7,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{constant_time, hmac};
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::Cookie;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue, Method};
-use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::error::{Denied, Error, InternalError};
@@ -55,11 +55,11 @@ pub enum SameSite {
     Strict,
 }
 
-impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Lax => "Lax",
-            Self::Strict => "Strict",
+impl From<SameSite> for cookie::SameSite {
+    fn from(same_site: SameSite) -> Self {
+        match same_site {
+            SameSite::Lax => Self::Lax,
+            SameSite::Strict => Self::Strict,
         }
     }
 }
@@ -87,7 +87,7 @@ impl SameSite {
 /// let response = cookies.clear().into_response();
 /// let cleared: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
 /// assert_eq!(cleared.len(), 3);
-/// assert!(cleared[0].to_str().unwrap().starts_with("__Host-access_token=; Path=/; Max-Age=0"));
+/// assert!(cleared[0].to_str().unwrap().starts_with("__Host-access_token=; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=0"));
 /// # Ok::<(), tokengate::Error>(())
 /// ```
 ///
@@ -412,21 +412,21 @@ impl CookieConfig {
         let i = &*self.inner;
         let csrf = self.csrf_token(&pair.session);
         let values = [
-            self.cookie(
+            self.lasting(
                 &i.access_name,
                 &pair.access.token,
                 "/",
                 pair.access.expires_in(),
                 true,
             ),
-            self.cookie(
+            self.lasting(
                 &i.refresh_name,
                 &pair.refresh.token,
                 &i.refresh_path,
                 pair.refresh.expires_in(),
                 true,
             ),
-            self.cookie(&i.csrf_name, &csrf, "/", pair.refresh.expires_in(), false),
+            self.lasting(&i.csrf_name, &csrf, "/", pair.refresh.expires_in(), false),
         ];
         values
             .into_iter()
@@ -456,22 +456,38 @@ impl CookieConfig {
         )
     }
 
-    /// One `Set-Cookie` value: `name=value; Path=…; <lifetime>[; HttpOnly][; Secure]; SameSite=…`.
-    fn line(&self, name: &str, value: &str, path: &str, lifetime: &str, http_only: bool) -> String {
-        let http_only = if http_only { "; HttpOnly" } else { "" };
-        let secure = if self.inner.secure { "; Secure" } else { "" };
-        let same_site = self.inner.same_site.as_str();
-        format!("{name}={value}; Path={path}; {lifetime}{http_only}{secure}; SameSite={same_site}")
+    /// One cookie with this configuration's flags: `Path`, `HttpOnly` when asked, `Secure`,
+    /// `SameSite`. Formatted by the `cookie` crate.
+    fn cookie(&self, name: &str, value: &str, path: &str, http_only: bool) -> Cookie<'static> {
+        Cookie::build((name.to_owned(), value.to_owned()))
+            .path(path.to_owned())
+            .http_only(http_only)
+            .secure(self.inner.secure)
+            .same_site(self.inner.same_site.into())
+            .build()
     }
 
-    fn cookie(&self, name: &str, value: &str, path: &str, max_age: i64, http_only: bool) -> String {
-        let lifetime = format!("Max-Age={}", max_age.max(0));
-        self.line(name, value, path, &lifetime, http_only)
+    /// A cookie that lives `max_age` seconds.
+    fn lasting(
+        &self,
+        name: &str,
+        value: &str,
+        path: &str,
+        max_age: i64,
+        http_only: bool,
+    ) -> String {
+        let mut c = self.cookie(name, value, path, http_only);
+        c.set_max_age(cookie::time::Duration::seconds(max_age.max(0)));
+        c.to_string()
     }
 
+    /// A cookie that deletes the browser's cookie of that name and path: empty, `Max-Age=0`,
+    /// expired in 1970 (for browsers that ignore `Max-Age`).
     fn removal(&self, name: &str, path: &str, http_only: bool) -> String {
-        let lifetime = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
-        self.line(name, "", path, lifetime, http_only)
+        let mut c = self.cookie(name, "", path, http_only);
+        c.set_max_age(cookie::time::Duration::ZERO);
+        c.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+        c.to_string()
     }
 
     /// The CSRF check of a cookie-authenticated request: nothing to check for a safe method;
@@ -502,7 +518,7 @@ impl CookieConfig {
             )));
         };
         let expected = self.csrf_token(sid);
-        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        if constant_time::verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_ok() {
             Ok(())
         } else {
             Err(Error::Denied(Denied::Csrf("CSRF token does not match")))

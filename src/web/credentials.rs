@@ -1,9 +1,9 @@
 //! Reading credentials from a request: the bearer token (RFC 6750 §2.1), cookies, and what of a
 //! refused token may be logged.
 
-use axum_extra::extract::cookie::Cookie;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::Cookie;
 use http::{HeaderMap, header};
 
 use crate::error::{Error, RequestError, TokenError, Unavailable};
@@ -71,13 +71,7 @@ fn is_b64token(token: &[u8]) -> bool {
 
 /// Whether any `Cookie` header holds a non-empty cookie called `name`.
 fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| Cookie::parse(pair.trim()).ok())
-        .any(|c| c.name() == name && !c.value().is_empty())
+    cookie_pairs(headers).any(|c| c.name() == name && !c.value().is_empty())
 }
 
 /// For the log line of a refused token: its `kid` when the header is readable, and its `sub` when
@@ -132,27 +126,30 @@ pub(crate) fn read_cookie<'h>(
     name: &str,
 ) -> Result<Option<&'h str>, Error> {
     let mut found = None;
-    for pair in headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
+    for value in cookie_pairs(headers)
+        .filter(|c| c.name_raw() == Some(name))
+        .filter_map(|c| c.value_raw())
+        .filter(|v| !v.is_empty())
     {
-        let Some((n, v)) = pair.split_once('=') else {
-            continue;
-        };
-        let v = v.trim();
-        if n.trim() != name || v.is_empty() {
-            continue;
-        }
         if found.is_some() {
             return Err(Error::Request(RequestError::Malformed(
                 "cookie sent more than once",
             )));
         }
-        found = Some(v);
+        found = Some(value);
     }
     Ok(found)
+}
+
+/// Every `name=value` pair of every `Cookie` header, parsed by the `cookie` crate; pairs it
+/// cannot parse are skipped (a browser sends none).
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = Cookie<'_>> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
 }
 
 #[cfg(test)]

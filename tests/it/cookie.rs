@@ -201,15 +201,15 @@ async fn secure_cookies_have_host_prefixes_flags_paths_and_max_age() {
         got,
         [
             format!(
-                "__Host-access_token={}; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax",
+                "__Host-access_token={}; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=600",
                 pair.access.token
             ),
             format!(
-                "__Secure-refresh_token={}; Path=/auth/session/refresh; Max-Age=3600; HttpOnly; Secure; SameSite=Lax",
+                "__Secure-refresh_token={}; HttpOnly; SameSite=Lax; Secure; Path=/auth/session/refresh; Max-Age=3600",
                 pair.refresh.token
             ),
             // Readable by scripts: no HttpOnly.
-            format!("__Host-csrf_token={csrf}; Path=/; Max-Age=3600; Secure; SameSite=Lax"),
+            format!("__Host-csrf_token={csrf}; SameSite=Lax; Secure; Path=/; Max-Age=3600"),
         ]
     );
     // Never a Domain attribute (host-only cookies; `__Host-` forbids it anyway).
@@ -236,11 +236,11 @@ async fn insecure_development_cookies_use_plain_names() {
     assert_eq!(values.len(), 3);
     assert!(values.iter().all(|v| !v.contains("Secure")));
     assert!(values[0].starts_with("access_token="));
-    assert!(values[0].ends_with("; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
+    assert!(values[0].ends_with("; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"));
     assert!(
-        values[1].ends_with("; Path=/auth/session/refresh; Max-Age=3600; HttpOnly; SameSite=Lax")
+        values[1].ends_with("; HttpOnly; SameSite=Lax; Path=/auth/session/refresh; Max-Age=3600")
     );
-    assert!(values[2].ends_with("; Path=/; Max-Age=3600; SameSite=Lax"));
+    assert!(values[2].ends_with("; SameSite=Lax; Path=/; Max-Age=3600"));
 }
 
 #[tokio::test]
@@ -259,8 +259,8 @@ async fn strict_same_site_and_custom_refresh_path() {
         .iter()
         .map(|v| v.to_str().expect("ascii"))
         .collect();
-    assert!(v.iter().all(|c| c.ends_with("; Secure; SameSite=Strict")));
-    assert!(v[1].contains("; Path=/api/auth/session/refresh; "));
+    assert!(v.iter().all(|c| c.contains("; SameSite=Strict; Secure; ")));
+    assert!(v[1].contains("; Path=/api/auth/session/refresh; Max-Age="));
 }
 
 #[test]
@@ -276,11 +276,11 @@ fn clear_expires_every_cookie_with_matching_path_and_flags() {
     assert_eq!(
         got,
         [
-            format!("__Host-access_token=; Path=/; {gone}; HttpOnly; Secure; SameSite=Lax"),
+            format!("__Host-access_token=; HttpOnly; SameSite=Lax; Secure; Path=/; {gone}"),
             format!(
-                "__Secure-refresh_token=; Path=/auth/session/refresh; {gone}; HttpOnly; Secure; SameSite=Lax"
+                "__Secure-refresh_token=; HttpOnly; SameSite=Lax; Secure; Path=/auth/session/refresh; {gone}"
             ),
-            format!("__Host-csrf_token=; Path=/; {gone}; Secure; SameSite=Lax"),
+            format!("__Host-csrf_token=; SameSite=Lax; Secure; Path=/; {gone}"),
         ]
     );
     let plain = cookie_config(false).clear();
@@ -288,7 +288,7 @@ fn clear_expires_every_cookie_with_matching_path_and_flags() {
         plain.values()[0]
             .to_str()
             .expect("ascii")
-            .starts_with("access_token=; Path=/; Max-Age=0")
+            .starts_with("access_token=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
     );
 }
 

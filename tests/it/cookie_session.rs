@@ -260,12 +260,12 @@ async fn cookie_login_sets_three_cookies_and_returns_no_token() {
     assert!(
         c["__Host-access_token"]
             .1
-            .ends_with("; Path=/; Max-Age=900; HttpOnly; Secure; SameSite=Lax")
+            .ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=900")
     );
     assert!(
         c["__Secure-refresh_token"]
             .1
-            .contains("; Path=/auth/session/refresh; ")
+            .contains("; Path=/auth/session/refresh; Max-Age=")
     );
     assert!(!c["__Host-csrf_token"].1.contains("HttpOnly"));
     // The cookie authenticates: safe method without CSRF, unsafe with it.
