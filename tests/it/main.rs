@@ -18,8 +18,6 @@ mod keys;
 mod login;
 mod password;
 mod rbac;
-#[cfg(feature = "redis")]
-mod redis_store;
 mod refresh;
 mod rejection;
 mod roundtrip;
