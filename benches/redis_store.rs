@@ -28,9 +28,10 @@ use http::Request;
 use http::header::AUTHORIZATION;
 use tower::ServiceExt as _;
 
+use tokengate::store::TokenRef;
 use tokengate::{
     Algorithm, Claims, Clock, Gate, Grant, Issuer, Key, KeyRing, MemoryStore, RedisStore,
-    Revocation, Store, SystemClock, TokenKind, TokenRef, Verifier,
+    Revocation, Store, SystemClock, TokenKind, Verifier,
 };
 
 async fn me(claims: Claims) -> String {

@@ -68,6 +68,14 @@
 //! | feature | adds |
 //! |---|---|
 //! | `cli` | the `tokengate` binary (keygen, jwks, mint, inspect, verify, hash-password) and its library module `cli`; install with `cargo install --path . --features cli` |
+//! | `redis` | [`RedisStore`](crate::store::RedisStore): revocations, refresh-token families and login throttling shared by every instance of a service |
+//!
+//! ## Layout
+//!
+//! The root re-exports the everyday types. Items only a store-backend author needs (the values
+//! the [`Store`] methods exchange, the backends' defaults) are in [`store`]. Every error is one
+//! [`Error`], whose variants group [`TokenError`], [`RequestError`], [`Denied`], [`Unavailable`],
+//! [`KeyError`] and [`InternalError`]; [`Rejection`] answers each over HTTP.
 //!
 //! The crypto is aws-lc (through `aws-lc-rs`, the backend `jsonwebtoken` is built with here),
 //! selected at compile time: there is no runtime provider to forget to install.
@@ -85,7 +93,7 @@ mod verify;
 // State.
 mod password;
 mod sessions;
-mod store;
+pub mod store;
 // HTTP: the only layers that import axum, http or tower.
 mod login;
 mod web;
@@ -117,15 +125,9 @@ pub use roles::{RoleHierarchy, RoleHierarchyBuilder};
 pub use sessions::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_SESSION_LIFETIME, Sessions, SessionsBuilder, TokenPair,
 };
-pub use store::{
-    DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder, NewFamily, Rotation, Store, Throttle,
-    ThrottlePolicy,
-};
+pub use store::{MemoryStore, MemoryStoreBuilder, Store, ThrottlePolicy};
 #[cfg(feature = "redis")]
-pub use store::{
-    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore,
-    RedisStoreBuilder,
-};
+pub use store::{RedisStore, RedisStoreBuilder};
 pub use verify::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY, Revocation,
     RevocationFuture, TokenRef, Verifier, VerifierBuilder,

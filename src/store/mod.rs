@@ -1,5 +1,12 @@
 //! State that stateless tokens cannot hold alone: revocations, refresh-token families, per-user
 //! cut-offs and login-failure counters.
+//!
+//! The everyday types — the [`Store`] trait, [`MemoryStore`], `RedisStore` (feature `redis`) and
+//! [`ThrottlePolicy`] — are also at the crate root. This module adds what only the author of a
+//! store backend needs: the values the [`Store`] methods take and return ([`NewFamily`],
+//! [`Rotation`], [`Throttle`]), the [`Revocation`] supertrait with its [`RevocationFuture`] and
+//! [`TokenRef`], and the backends' defaults. A new backend should pass the crate's `Store`
+//! contract suite (`tests/it/store/contract.rs`), which runs against both built-in backends.
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -12,7 +19,7 @@ use async_trait::async_trait;
 use crate::error::Error;
 #[cfg(doc)]
 use crate::verify::MAX_LEEWAY;
-use crate::verify::Revocation;
+pub use crate::verify::{Revocation, RevocationFuture, TokenRef};
 
 #[cfg(feature = "redis")]
 pub use self::redis::{

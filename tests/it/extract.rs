@@ -14,9 +14,9 @@ use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt as _;
 
+use tokengate::store::{RevocationFuture, TokenRef};
 use tokengate::{
-    Algorithm, BoxError, Claims, Gate, Grant, Issuer, Key, KeyRing, Revocation, RevocationFuture,
-    TokenRef, Verifier,
+    Algorithm, BoxError, Claims, Gate, Grant, Issuer, Key, KeyRing, Revocation, Verifier,
 };
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";

@@ -21,10 +21,10 @@ use axum::{Json, Router};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokengate::Unavailable;
+use tokengate::store::{NewFamily, RevocationFuture, Rotation, Throttle, TokenRef};
 use tokengate::{
-    Algorithm, AuthRouter, BoxError, Claims, Gate, Issuer, Key, KeyRing, MemoryStore, NewFamily,
-    PasswordHash, Passwords, Revocation, RevocationFuture, Rotation, Sessions, Store, Throttle,
-    ThrottlePolicy, TokenRef, UserDirectory, UserRecord, Verifier,
+    Algorithm, AuthRouter, BoxError, Claims, Gate, Issuer, Key, KeyRing, MemoryStore, PasswordHash,
+    Passwords, Revocation, Sessions, Store, ThrottlePolicy, UserDirectory, UserRecord, Verifier,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

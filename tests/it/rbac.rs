@@ -13,9 +13,10 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
+use tokengate::store::{RevocationFuture, TokenRef};
 use tokengate::{
     AllOf, AnyOf, Claims, Error, Gate, Grant, Issuer, Key, KeyRing, RequirePermission, RequireRole,
-    RequireRoleLayer, Requirement, Revocation, RevocationFuture, RoleHierarchy, TokenRef, Verifier,
+    RequireRoleLayer, Requirement, Revocation, RoleHierarchy, Verifier,
 };
 
 tokengate::role!(Admin = "admin");

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokengate::store::{NewFamily, RevocationFuture, Rotation, Throttle, TokenRef};
 use tokengate::{
     Algorithm, BoxError, Claims, Error, Grant, Issuer, Key, KeyRing, ManualClock, MemoryStore,
-    NewFamily, NoExtra, Revocation, RevocationFuture, Rotation, Sessions, Store, Throttle,
-    ThrottlePolicy, TokenKind, TokenRef, Verifier,
+    NoExtra, Revocation, Sessions, Store, ThrottlePolicy, TokenKind, Verifier,
 };
 use tokengate::{TokenError, Unavailable};
 

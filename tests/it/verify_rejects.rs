@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use crate::support::*;
 use aws_lc_rs::hmac;
+use tokengate::store::{RevocationFuture, TokenRef};
 use tokengate::{
     Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, ManualClock, NoExtra, Revocation,
-    RevocationFuture, TokenKind, TokenPart, TokenRef, Verifier,
+    TokenKind, TokenPart, Verifier,
 };
 use tokengate::{TokenError, Unavailable};
 

@@ -14,9 +14,10 @@
 
 use std::time::Duration;
 
+use tokengate::store::{NewFamily, Rotation, TokenRef};
 use tokengate::{
-    Algorithm, Error, Grant, Issuer, Key, KeyRing, NewFamily, NoExtra, Rotation, Store,
-    ThrottlePolicy, TokenError, TokenRef, Verifier,
+    Algorithm, Error, Grant, Issuer, Key, KeyRing, NoExtra, Store, ThrottlePolicy, TokenError,
+    Verifier,
 };
 
 use super::harness::{Harness, challenge, eventually, family, token};

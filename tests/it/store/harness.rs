@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::header::WWW_AUTHENTICATE;
+use tokengate::store::{NewFamily, TokenRef};
 use tokengate::{
-    Algorithm, Claims, Clock, Gate, Issuer, Key, KeyRing, ManualClock, MemoryStore, NewFamily,
-    NoExtra, Sessions, Store, TokenKind, TokenRef, Verifier,
+    Algorithm, Claims, Clock, Gate, Issuer, Key, KeyRing, ManualClock, MemoryStore, NoExtra,
+    Sessions, Store, TokenKind, Verifier,
 };
 #[cfg(feature = "redis")]
 use tokengate::{RedisStore, SystemClock};

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use tokengate::{
-    Error, ManualClock, MemoryStore, Revocation as _, Rotation, Store, ThrottlePolicy,
-};
-use tokengate::{TokenRef, Unavailable};
+use tokengate::Unavailable;
+use tokengate::store::Rotation;
+use tokengate::store::TokenRef;
+use tokengate::{Error, ManualClock, MemoryStore, Revocation as _, Store, ThrottlePolicy};
 
 use super::harness::{T0, family, token};
 

@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokengate::store::Rotation;
 use tokengate::{Clock, Error, Grant, ManualClock, NoExtra, RedisStore, Revocation as _};
-use tokengate::{Rotation, Store, SystemClock, Unavailable};
+use tokengate::{Store, SystemClock, Unavailable};
 
 use super::harness::{eventually, family, instance, prefix, redis_url, token};
 
