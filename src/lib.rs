@@ -68,7 +68,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `cli` | the `tokengate` binary (keygen, jwks, mint, inspect, verify, hash-password) and its library module `cli`; install with `cargo install --path . --features cli` |
-//! | `redis` | [`RedisStore`](crate::store::RedisStore): revocations, refresh-token families and login throttling shared by every instance of a service |
+//! | `redis` | [`RedisStore`]: revocations, refresh-token families and login throttling shared by every instance of a service |
 //!
 //! ## Layout
 //!
