@@ -1,6 +1,6 @@
 //! Cost of protecting a handler: the same handler through `oneshot`, unprotected, behind the
 //! `Claims` extractor, behind the `SharedClaims` extractor, behind a `RequireRole` extractor and
-//! behind a `RequireRoleLayer`, all HS256, plus `Verifier::verify` and `Verifier::verify_shared`
+//! behind a `RequireLayer`, all HS256, plus `Verifier::verify` and `Verifier::verify_shared`
 //! alone, `Gate::authenticate` alone (header parsing + verify) and an empty `block_on`, in the same
 //! run. The token is presented again and again, so verification is answered by the verifier's
 //! cache throughout, as for a client's repeated requests.
@@ -27,13 +27,13 @@ use http::header::AUTHORIZATION;
 use tower::{Service, ServiceExt as _};
 
 use tokengate::{
-    Algorithm, Claims, Gate, Grant, Issuer, Key, KeyRing, NoExtra, RequireRole, RequireRoleLayer,
+    Algorithm, Claims, Gate, Grant, Issuer, Key, KeyRing, NoExtra, RequireLayer, RequireRole,
     RoleHierarchy, SharedClaims, Verifier,
 };
 
 tokengate::role!(Viewer = "viewer");
 
-/// A tower service with the same shape as `RequireRoleService` (clone the inner service, box the
+/// A tower service with the same shape as `RequireService` (clone the inner service, box the
 /// future) but no authentication: what any such layer costs, to separate it from the guard.
 #[derive(Clone)]
 struct Passthrough<S>(S);
@@ -128,7 +128,7 @@ fn bench(c: &mut Criterion) {
         .with_state(gate.clone());
     let layered = Router::new()
         .route("/", get(open))
-        .route_layer(RequireRoleLayer::roles::<Viewer>(gate.clone()))
+        .route_layer(RequireLayer::roles::<Viewer>(gate.clone()))
         .with_state(gate.clone());
 
     let request = || {

@@ -28,7 +28,7 @@
 //! Put a [`Gate`] (the verifier, the realm, the error body format, the role hierarchy) in the
 //! router state and take [`Claims`] in a handler; `Option<Claims>` for optional authentication;
 //! [`SharedClaims`] on hot routes (the claims the verifier's cache holds, shared instead of
-//! copied); [`RequireRole`] / [`RequirePermission`] or a [`RequireRoleLayer`] for role checks.
+//! copied); [`RequireRole`] / [`RequirePermission`] or a [`RequireLayer`] for role and permission checks.
 //! [`Verifier::verify`] remembers the tokens it verified (see [the verified-token
 //! cache](Verifier#the-verified-token-cache)): a client's next request with the same token skips
 //! the signature check, never the expiry and revocation checks. Every refusal
@@ -135,10 +135,12 @@ pub use verify::{
 pub use web::{
     ACCESS_COOKIE, AllOf, AnyOf, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,
     DEFAULT_REALM, DEFAULT_REFRESH_PATH, ErrorBody, Gate, GateBuilder, MIN_CSRF_SECRET_LEN,
-    Permission, Permissions, REFRESH_COOKIE, REJECTION_LOG_TARGET, Rejection, RequirePermission,
-    RequireRole, RequireRoleLayer, RequireRoleService, Role, Roles, SameSite, SetCookies,
+    Permission, Permissions, REFRESH_COOKIE, REJECTION_LOG_TARGET, Rejection, RequireLayer,
+    RequirePermission, RequireRole, RequireService, Role, Roles, SameSite, SetCookies,
     SharedClaims,
 };
+#[allow(deprecated)]
+pub use web::{RequireRoleLayer, RequireRoleService};
 
 /// The JWK types used by [`KeyRing::jwks`] and [`Key::from_jwk`] (re-exported from
 /// `jsonwebtoken`).

@@ -58,7 +58,7 @@ enum Mode {
 ///    that verify the token like [`Claims`](crate::Claims) and then check it. The markers are declared in one line
 ///    with [`role!`](crate::role) and [`permission!`](crate::permission); [`AnyOf`](crate::AnyOf) and [`AllOf`](crate::AllOf)
 ///    combine them.
-/// 2. **For a whole router**: [`RequireRoleLayer`](crate::RequireRoleLayer) (with its service [`RequireRoleService`](crate::RequireRoleService)), for
+/// 2. **For a whole router**: [`RequireLayer`](crate::RequireLayer) (with its service [`RequireService`](crate::RequireService)), for
 ///    `Router::route_layer`.
 /// 3. **As a plain check**: [`Gate::require`](crate::Gate::require) (or [`Requirement::is_met_by`]) on claims the handler
 ///    already has.

@@ -112,7 +112,7 @@ impl<T: Serialize> Serialize for SharedClaims<T> {
     }
 }
 
-/// Claims a layer (`RequireRoleLayer`) already verified, or the request's token verified now.
+/// Claims a layer (`RequireLayer`) already verified, or the request's token verified now.
 async fn shared_claims<S, T>(parts: &Parts, state: &S) -> Result<Option<SharedClaims<T>>, Rejection>
 where
     Gate: FromRef<S>,

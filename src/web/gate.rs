@@ -100,7 +100,7 @@ pub const DEFAULT_REALM: &str = "api";
 /// `DeserializeOwned + Clone + Send + Sync + 'static`.
 ///
 /// Claims already verified earlier in the same request by a
-/// [`RequireRoleLayer`](crate::RequireRoleLayer) (stored in the request extensions) are reused,
+/// [`RequireLayer`](crate::RequireLayer) (stored in the request extensions) are reused,
 /// so a layer plus an extractor verify the token once.
 #[derive(Clone)]
 pub struct Gate {

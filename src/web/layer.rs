@@ -1,4 +1,5 @@
-//! [`RequireRoleLayer`]: a tower layer that guards a whole router with a [`Requirement`].
+//! [`RequireLayer`]: a tower layer that guards a whole router with a [`Requirement`] (roles or
+//! permissions).
 
 use std::fmt;
 use std::future::Future;
@@ -19,7 +20,7 @@ use crate::error::{Error, RequestError};
 use crate::requirement::Requirement;
 
 /// A tower layer that lets through only requests whose bearer token is valid and meets a
-/// [`Requirement`]; for `Router::route_layer`. Its service is [`RequireRoleService`].
+/// [`Requirement`]; for `Router::route_layer`. Its service is [`RequireService`].
 ///
 /// The verified `Claims<T>` are stored in the request extensions, where the [`Claims`] extractor
 /// (and nested layers) find them without verifying again.
@@ -28,27 +29,27 @@ use crate::requirement::Requirement;
 /// use axum::{Router, body::Body, routing::get};
 /// use http::{Request, StatusCode};
 /// use tower::ServiceExt as _;
-/// use tokengate::{Algorithm, Gate, Key, KeyRing, RequireRoleLayer, Requirement, Verifier};
+/// use tokengate::{Algorithm, Gate, Key, KeyRing, RequireLayer, Requirement, Verifier};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
 /// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32])?)?;
 /// let gate = Gate::new(Verifier::builder(ring).issuer("i").audience("a").build()?);
 ///
 /// let admin = Router::new()
 ///     .route("/admin/stats", get(|| async { "stats" }))
-///     .route_layer(RequireRoleLayer::new(gate.clone(), Requirement::role("admin")));
+///     .route_layer(RequireLayer::new(gate.clone(), Requirement::role("admin")));
 /// let res = admin.oneshot(Request::get("/admin/stats").body(Body::empty()).unwrap()).await.unwrap();
 /// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 /// # Ok(()) }
 /// ```
-pub struct RequireRoleLayer<T = NoExtra> {
+pub struct RequireLayer<T = NoExtra> {
     gate: Gate,
     requirement: Arc<Requirement>,
     _claims: PhantomData<fn() -> T>,
 }
 
-impl RequireRoleLayer {
+impl RequireLayer {
     /// A layer requiring `requirement` (roles or permissions), checked with `gate`. It stores
-    /// `Claims<NoExtra>`; see [`RequireRoleLayer::with_claims`] for the application's claims type.
+    /// `Claims<NoExtra>`; see [`RequireLayer::with_claims`] for the application's claims type.
     pub fn new(gate: Gate, requirement: Requirement) -> Self {
         Self {
             gate,
@@ -68,11 +69,11 @@ impl RequireRoleLayer {
     }
 }
 
-impl<T> RequireRoleLayer<T> {
+impl<T> RequireLayer<T> {
     /// The same layer, verifying tokens as `Claims<U>` and storing those, so that handlers taking
-    /// `Claims<U>` reuse them: `RequireRoleLayer::new(gate, req).with_claims::<MyClaims>()`.
-    pub fn with_claims<U>(self) -> RequireRoleLayer<U> {
-        RequireRoleLayer {
+    /// `Claims<U>` reuse them: `RequireLayer::new(gate, req).with_claims::<MyClaims>()`.
+    pub fn with_claims<U>(self) -> RequireLayer<U> {
+        RequireLayer {
             gate: self.gate,
             requirement: self.requirement,
             _claims: PhantomData,
@@ -80,7 +81,7 @@ impl<T> RequireRoleLayer<T> {
     }
 }
 
-impl<T> Clone for RequireRoleLayer<T> {
+impl<T> Clone for RequireLayer<T> {
     fn clone(&self) -> Self {
         Self {
             gate: self.gate.clone(),
@@ -90,19 +91,19 @@ impl<T> Clone for RequireRoleLayer<T> {
     }
 }
 
-impl<T> fmt::Debug for RequireRoleLayer<T> {
+impl<T> fmt::Debug for RequireLayer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireRoleLayer")
+        f.debug_struct("RequireLayer")
             .field("requirement", &self.requirement)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, T> Layer<S> for RequireRoleLayer<T> {
-    type Service = RequireRoleService<S, T>;
+impl<S, T> Layer<S> for RequireLayer<T> {
+    type Service = RequireService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireRoleService {
+        RequireService {
             inner,
             gate: self.gate.clone(),
             requirement: Arc::clone(&self.requirement),
@@ -111,15 +112,15 @@ impl<S, T> Layer<S> for RequireRoleLayer<T> {
     }
 }
 
-/// The service of [`RequireRoleLayer`].
-pub struct RequireRoleService<S, T = NoExtra> {
+/// The service of [`RequireLayer`].
+pub struct RequireService<S, T = NoExtra> {
     inner: S,
     gate: Gate,
     requirement: Arc<Requirement>,
     _claims: PhantomData<fn() -> T>,
 }
 
-impl<S: Clone, T> Clone for RequireRoleService<S, T> {
+impl<S: Clone, T> Clone for RequireService<S, T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -130,15 +131,15 @@ impl<S: Clone, T> Clone for RequireRoleService<S, T> {
     }
 }
 
-impl<S, T> fmt::Debug for RequireRoleService<S, T> {
+impl<S, T> fmt::Debug for RequireService<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireRoleService")
+        f.debug_struct("RequireService")
             .field("requirement", &self.requirement)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, B, T> Service<Request<B>> for RequireRoleService<S, T>
+impl<S, B, T> Service<Request<B>> for RequireService<S, T>
 where
     S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -184,3 +185,11 @@ where
         })
     }
 }
+
+/// The former name of [`RequireLayer`], which checks permissions as well as roles.
+#[deprecated(note = "renamed RequireLayer: it checks any Requirement, roles or permissions")]
+pub type RequireRoleLayer<T = NoExtra> = RequireLayer<T>;
+
+/// The former name of [`RequireService`].
+#[deprecated(note = "renamed RequireService")]
+pub type RequireRoleService<S, T = NoExtra> = RequireService<S, T>;

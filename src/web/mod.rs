@@ -4,7 +4,7 @@
 //! - [`gate`]: [`Gate`], what every extractor, guard and layer needs;
 //! - [`extract`]: the [`Claims`](crate::Claims) and [`SharedClaims`] extractors;
 //! - [`guard`]: the typed [`RequireRole`] / [`RequirePermission`] extractors and their markers;
-//! - [`layer`]: [`RequireRoleLayer`], a guard for a whole router;
+//! - [`layer`]: [`RequireLayer`], a guard for a whole router;
 //! - [`cookie`]: cookie transport for browsers, with CSRF protection;
 //! - [`rejection`]: the one mapping from an [`Error`](crate::Error) to an HTTP answer.
 
@@ -25,5 +25,6 @@ pub use gate::{DEFAULT_REALM, Gate, GateBuilder};
 pub use guard::{
     AllOf, AnyOf, Permission, Permissions, RequirePermission, RequireRole, Role, Roles,
 };
-pub use layer::{RequireRoleLayer, RequireRoleService};
+#[allow(deprecated)]
+pub use layer::{RequireLayer, RequireRoleLayer, RequireRoleService, RequireService};
 pub use rejection::{ErrorBody, REJECTION_LOG_TARGET, Rejection};

@@ -18,8 +18,8 @@ use tower::ServiceExt as _;
 
 use tokengate::Denied;
 use tokengate::{
-    Claims, CookieConfig, Error, Gate, Grant, Issuer, Key, KeyRing, MemoryStore, RequireRole,
-    RequireRoleLayer, Requirement, RoleHierarchy, SameSite, Sessions, Store, TokenPair, Verifier,
+    Claims, CookieConfig, Error, Gate, Grant, Issuer, Key, KeyRing, MemoryStore, RequireLayer,
+    RequireRole, Requirement, RoleHierarchy, SameSite, Sessions, Store, TokenPair, Verifier,
 };
 
 tokengate::role!(Admin = "admin");
@@ -104,10 +104,7 @@ async fn plain() -> &'static str {
 fn app(gate: Gate) -> Router {
     let layered = Router::new()
         .route("/layered", get(plain).post(plain))
-        .layer(RequireRoleLayer::new(
-            gate.clone(),
-            Requirement::role("admin"),
-        ));
+        .layer(RequireLayer::new(gate.clone(), Requirement::role("admin")));
     Router::new()
         .route(
             "/notes",

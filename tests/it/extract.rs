@@ -470,7 +470,7 @@ async fn shared_claims_behind_a_role_layer_reuse_its_claims() {
     let gate = gate();
     let app = Router::new()
         .route("/admin", get(me_shared))
-        .route_layer(tokengate::RequireRoleLayer::new(
+        .route_layer(tokengate::RequireLayer::new(
             gate.clone(),
             tokengate::Requirement::role("admin"),
         ))

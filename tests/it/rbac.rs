@@ -15,8 +15,8 @@ use tower::ServiceExt as _;
 
 use tokengate::store::{RevocationFuture, TokenRef};
 use tokengate::{
-    AllOf, AnyOf, Claims, Error, Gate, Grant, Issuer, Key, KeyRing, RequirePermission, RequireRole,
-    RequireRoleLayer, Requirement, Revocation, RoleHierarchy, Verifier,
+    AllOf, AnyOf, Claims, Error, Gate, Grant, Issuer, Key, KeyRing, RequireLayer,
+    RequirePermission, RequireRole, Requirement, Revocation, RoleHierarchy, Verifier,
 };
 
 tokengate::role!(Admin = "admin");
@@ -278,22 +278,47 @@ fn layer_app(gate: &Gate) -> Router {
     }
     let admin = Router::new()
         .route("/admin/stats", get(stats))
-        .route_layer(RequireRoleLayer::roles::<Admin>(gate.clone()));
+        .route_layer(RequireLayer::roles::<Admin>(gate.clone()));
     let editor = Router::new()
         .route("/editor/drafts", get(|| async { "drafts" }))
-        .route_layer(RequireRoleLayer::new(
+        .route_layer(RequireLayer::new(
             gate.clone(),
             Requirement::any_role(["editor", "auditor"]),
         ));
     let writers = Router::new()
         .route("/drafts/save", get(|| async { "saved" }))
-        .route_layer(RequireRoleLayer::permissions::<DraftsWrite>(gate.clone()));
+        .route_layer(RequireLayer::permissions::<DraftsWrite>(gate.clone()));
     Router::new()
         .route("/open", get(|| async { "open" }))
         .merge(admin)
         .merge(editor)
         .merge(writers)
         .with_state(gate.clone())
+}
+
+/// The layer's former names still compile and guard the same way (deprecated aliases).
+#[tokio::test]
+#[allow(deprecated)]
+async fn former_layer_names_still_guard() {
+    let gate = gate();
+    let layer: tokengate::RequireRoleLayer =
+        tokengate::RequireRoleLayer::roles::<Admin>(gate.clone());
+    let app = Router::new()
+        .route("/admin/stats", get(|| async { "stats" }))
+        .route_layer(layer)
+        .with_state(gate);
+    assert_401_bare(&call(&app, "/admin/stats", None).await);
+    assert_403(
+        &call(&app, "/admin/stats", Some(&with_roles(&["editor"]))).await,
+        "requires role admin",
+        "admin",
+    );
+    assert_eq!(
+        call(&app, "/admin/stats", Some(&with_roles(&["admin"])))
+            .await
+            .0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -504,7 +529,7 @@ async fn layer_with_app_claims_type_feeds_the_handler() {
     }
     let app = Router::new()
         .route("/tenant", get(tenant))
-        .route_layer(RequireRoleLayer::roles::<Viewer>(gate.clone()).with_claims::<Tenant>())
+        .route_layer(RequireLayer::roles::<Viewer>(gate.clone()).with_claims::<Tenant>())
         .with_state(gate);
     let t = Issuer::builder(ring())
         .issuer("iss")
