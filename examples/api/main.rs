@@ -5,7 +5,7 @@
 //! `DATABASE_URL`, `REDIS_URL`, `COOKIE_SECURE`, `CSRF_SECRET`); a bad one stops the server at start with one line naming it.
 
 // Some of the server module's items (test hooks, defaults) are used only by the integration tests
-// that include it (tests/example_api.rs).
+// that include it (tests/it/example_api.rs).
 #[allow(dead_code, unused_imports)]
 mod server;
 
