@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::claims::NoExtra;
 use crate::clock::{self, Clock};
 use crate::error::{Error, InternalError, KeyError, SerializeError};
-use crate::keys::{Key, KeyRing};
+use crate::keys::{Algorithm, Key, KeyRing};
 
 /// What a token is for. Each kind has its own `typ` header, and a verifier expecting one kind
 /// refuses every other, so a refresh token can never be used as an access token (RFC 8725 §3.11).
@@ -448,7 +448,7 @@ pub(crate) fn new_id() -> Result<String, Error> {
 
 #[derive(Serialize)]
 struct Header<'a> {
-    alg: jsonwebtoken::Algorithm,
+    alg: Algorithm,
     typ: &'a str,
     kid: &'a str,
 }

@@ -28,7 +28,9 @@ use jsonwebtoken::jwk::{
 };
 use zeroize::Zeroizing;
 
-pub use jsonwebtoken::Algorithm;
+mod algorithm;
+
+pub use algorithm::Algorithm;
 
 use crate::error::{Error, InternalError, KeyError, TokenError};
 
@@ -729,7 +731,7 @@ impl Key {
         Some(Jwk {
             common: CommonParameters {
                 public_key_use: Some(PublicKeyUse::Signature),
-                key_algorithm: alg_to_key_algorithm(self.alg),
+                key_algorithm: Some(alg_to_key_algorithm(self.alg)),
                 key_id: (!self.kid.is_empty()).then(|| self.kid.clone()),
                 ..CommonParameters::default()
             },
@@ -869,8 +871,8 @@ fn key_algorithm_to_alg(ka: KeyAlgorithm) -> Result<Algorithm, Error> {
         .map_err(|_| invalid(format!("JWK `alg` {name} is not a JWS signing algorithm")))
 }
 
-fn alg_to_key_algorithm(alg: Algorithm) -> Option<KeyAlgorithm> {
-    serde_json::from_value(serde_json::to_value(alg).ok()?).ok()
+fn alg_to_key_algorithm(alg: Algorithm) -> KeyAlgorithm {
+    KeyAlgorithm::from(alg.to_jsonwebtoken())
 }
 
 /// The keys a service signs and verifies with, addressed by `kid`.
