@@ -99,7 +99,7 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
         .issue_access(&Grant::new("user-1234").role("editor"))
         .expect("issue")
         .token;
-    let mut validation = Validation::new(alg);
+    let mut validation = Validation::new(alg.as_str().parse().expect("jsonwebtoken algorithm"));
     validation.set_issuer(&[ISS]);
     validation.set_audience(&[AUD]);
 

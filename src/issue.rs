@@ -1,6 +1,5 @@
 //! Minting tokens.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,44 +10,12 @@ use serde::Serialize;
 
 use crate::claims::NoExtra;
 use crate::clock::{self, Clock};
-use crate::error::{Error, InternalError, KeyError, SerializeError};
-use crate::keys::{Key, KeyRing};
-
-/// What a token is for. Each kind has its own `typ` header, and a verifier expecting one kind
-/// refuses every other, so a refresh token can never be used as an access token (RFC 8725 §3.11).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TokenKind {
-    /// An access token, `typ: at+jwt` (RFC 9068).
-    Access,
-    /// A refresh token, `typ: refresh+jwt`.
-    Refresh,
-    /// Any other kind, with its own `typ` (for example `"email-verify+jwt"`).
-    Other(Cow<'static, str>),
-}
-
-impl TokenKind {
-    /// The `typ` header value tokens of this kind carry.
-    #[must_use]
-    pub fn typ(&self) -> &str {
-        match self {
-            Self::Access => "at+jwt",
-            Self::Refresh => "refresh+jwt",
-            Self::Other(t) => t,
-        }
-    }
-
-    /// Whether a header `typ` names this kind. Media types compare case-insensitively and may carry
-    /// the `application/` prefix (RFC 7515 §4.1.9).
-    #[must_use]
-    pub fn matches_typ(&self, typ: &str) -> bool {
-        let expected = self.typ();
-        let typ = match typ.get(..12) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
-            _ => typ,
-        };
-        typ.eq_ignore_ascii_case(expected)
-    }
-}
+use crate::error::{Error, InternalError, KeyError};
+use crate::jws;
+// Defined in `jws` (the verifier needs it too); named here as well because `sessions` imports it
+// from this module.
+pub(crate) use crate::jws::TokenKind;
+use crate::keys::KeyRing;
 
 /// Who a token is for and what it allows: the input of [`Issuer::issue`].
 ///
@@ -299,7 +266,7 @@ impl Issuer {
             permissions: &grant.permissions,
             extra: &grant.extra,
         };
-        let token = sign_compact(key, kind.typ(), &claims)?;
+        let token = jws::sign(key, kind.typ(), &claims)?;
         Ok(Issued {
             token,
             kind,
@@ -444,40 +411,4 @@ pub(crate) fn new_id() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Internal(InternalError::Crypto))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-#[derive(Serialize)]
-struct Header<'a> {
-    alg: jsonwebtoken::Algorithm,
-    typ: &'a str,
-    kid: &'a str,
-}
-
-/// The base64url JOSE header tokens signed by `key` with this `typ` carry.
-pub(crate) fn header_b64(key: &Key, typ: &str) -> Result<String, Error> {
-    let header = serde_json::to_vec(&Header {
-        alg: key.algorithm(),
-        typ,
-        kid: key.kid(),
-    })
-    .map_err(|e| Error::Internal(InternalError::Serialize(SerializeError::new(e))))?;
-    Ok(URL_SAFE_NO_PAD.encode(header))
-}
-
-/// Signs `claims` with `key` as a compact JWS with the given `typ`.
-pub(crate) fn sign_compact<C: Serialize>(
-    key: &Key,
-    typ: &str,
-    claims: &C,
-) -> Result<String, Error> {
-    let payload = serde_json::to_vec(claims)
-        .map_err(|e| Error::Internal(InternalError::Serialize(SerializeError::new(e))))?;
-    let mut out = header_b64(key, typ)?;
-    out.reserve(payload.len() * 4 / 3 + 700);
-    out.push('.');
-    URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
-    let signature = key.sign(out.as_bytes())?;
-    out.push('.');
-    URL_SAFE_NO_PAD.encode_string(&signature, &mut out);
-    Ok(out)
 }

@@ -88,6 +88,7 @@ mod roles;
 // Tokens.
 mod claims;
 mod issue;
+mod jws;
 mod keys;
 mod verify;
 // State.
@@ -107,9 +108,8 @@ pub use error::{
     BoxError, Denied, Error, InternalError, KeyError, RequestError, SerializeError, TokenError,
     TokenPart, Unavailable,
 };
-pub use issue::{
-    DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder, TokenKind,
-};
+pub use issue::{DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, IssuerBuilder};
+pub use jws::TokenKind;
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use login::{
     AuthRouter, AuthRouterBuilder, DEFAULT_MAX_BODY_BYTES, MAX_USERNAME_LEN, UserDirectory,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use quick_cache::Equivalent;
 
 use crate::claims::Claims;
-use crate::issue::TokenKind;
+use crate::jws::TokenKind;
 
 /// A bounded map from token strings to the claims they were verified to carry.
 pub(super) struct VerifiedCache {
