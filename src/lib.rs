@@ -142,6 +142,12 @@ pub use web::{
 #[allow(deprecated)]
 pub use web::{RequireRoleLayer, RequireRoleService};
 
+/// Verification that skips a check: [`Verifier::dangerous`] and what it returns. Every use is
+/// easy to find in review.
+pub mod dangerous {
+    pub use crate::verify::DangerousVerifier;
+}
+
 /// The JWK types used by [`KeyRing::jwks`] and [`Key::from_jwk`] (re-exported from
 /// `jsonwebtoken`).
 pub mod jwk {

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::Claims;
 use crate::error::{Error, TokenError, Unavailable};
-use crate::issue::{self, Grant, Issued, Issuer, TokenKind};
+use crate::issue::{self, Grant, Issued, Issuer};
+use crate::jws::TokenKind;
 use crate::store::{NewFamily, Rotation, Store};
 use crate::verify::{MAX_LEEWAY, TokenRef, Verifier};
 
@@ -264,7 +265,7 @@ impl Sessions {
         let inner = &*self.inner;
         let claims: Claims<T> = inner
             .verifier
-            .verify_stateless_as(refresh_token, &TokenKind::Refresh)?;
+            .check_stateless(refresh_token, &TokenKind::Refresh)?;
         let sid = claims
             .sid
             .clone()

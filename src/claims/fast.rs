@@ -193,7 +193,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NoExtra;
+    use crate::claims::NoExtra;
     use serde::Deserialize;
 
     fn both<T: DeserializeOwned + PartialEq + std::fmt::Debug>(json: &[u8]) -> Option<Claims<T>> {

@@ -6,8 +6,9 @@ use std::io::{self, IsTerminal as _};
 use zeroize::Zeroizing;
 
 use super::{Failure, Output};
+use crate::error::Error;
 use crate::error::InternalError;
-use crate::{Error, Passwords, Verification};
+use crate::password::{Passwords, Verification};
 
 #[derive(clap::Args)]
 pub(super) struct Args {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{Failure, Output};
 use crate::error::TokenError;
-use crate::{Error, TokenPart};
+use crate::error::{Error, TokenPart};
 
 /// Largest token `inspect` decodes (well above the verifier's 8 KiB default, to let oversized
 /// tokens be looked at).

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Failure, Output, keyfile};
-use crate::KeyRing;
+use crate::keys::KeyRing;
 
 #[derive(clap::Args)]
 pub(super) struct Args {

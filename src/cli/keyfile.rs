@@ -7,7 +7,8 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::Failure;
-use crate::{Algorithm, Error, Key};
+use crate::error::Error;
+use crate::keys::{Algorithm, Key};
 
 /// Extension of PEM key files.
 pub(super) const PEM_EXT: &str = "pem";

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::keyfile::{self, PEM_EXT, SECRET_ALG, SECRET_EXT};
 use super::{Failure, Output};
-use crate::{Algorithm, Key};
+use crate::keys::{Algorithm, Key};
 
 /// The algorithms `keygen` makes keys for.
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 
 use super::keyfile::{self, SECRET_ALG};
 use super::{Failure, Output, Parties};
-use crate::error::KeyError;
-use crate::{Grant, Issuer, Key, KeyRing};
+use crate::error::{Error, KeyError};
+use crate::issue::{Grant, Issuer};
+use crate::keys::{Key, KeyRing};
 
 /// Claims tokengate writes itself; `--claim` may not set them.
 const RESERVED: &[&str] = &[
@@ -73,7 +74,7 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
     }
     let key = signing_key(args)?;
     let ring = KeyRing::new(key).map_err(|e| match e {
-        crate::Error::Key(KeyError::NoSigningKey) => Failure::usage(
+        Error::Key(KeyError::NoSigningKey) => Failure::usage(
             "the key cannot sign (a public key?); mint needs a private key or secret",
         ),
         other => Failure::usage(other.to_string()),

@@ -119,11 +119,11 @@ struct Parties {
 }
 
 impl Parties {
-    fn kind(&self) -> crate::TokenKind {
+    fn kind(&self) -> crate::jws::TokenKind {
         if self.refresh {
-            crate::TokenKind::Refresh
+            crate::jws::TokenKind::Refresh
         } else {
-            crate::TokenKind::Access
+            crate::jws::TokenKind::Access
         }
     }
 }
@@ -157,7 +157,7 @@ impl Failure {
     }
 
     /// A token refused by the library: exit 1 with the error's exact Display as the reason.
-    fn invalid_token(err: &crate::Error) -> Self {
+    fn invalid_token(err: &crate::error::Error) -> Self {
         Self {
             code: EXIT_REJECTED,
             message: format!("invalid token: {err}"),
@@ -357,8 +357,8 @@ fn relative_phrase(t: i64, now: i64) -> String {
 }
 
 fn now() -> i64 {
-    use crate::Clock as _;
-    crate::SystemClock.now()
+    use crate::clock::Clock as _;
+    crate::clock::SystemClock.now()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
 
 use super::{AuthRouter, LOG_TARGET, Media, media};
-use crate::claims::NoExtra;
+use crate::claims::{Claims, NoExtra};
 use crate::error::{Error, RequestError};
 use crate::sessions::TokenPair;
 use crate::web::cookie::CookieConfig;
@@ -89,9 +89,8 @@ pub(super) async fn refresh(
     };
     // The refresh cookie authenticates this unsafe request: the CSRF header must carry the value
     // of the refresh token's session, checked before the token is spent.
-    let check = |claims: &crate::Claims<NoExtra>| {
-        cookies.check_csrf(&method, &headers, claims.sid.as_deref())
-    };
+    let check =
+        |claims: &Claims<NoExtra>| cookies.check_csrf(&method, &headers, claims.sid.as_deref());
     match auth.rotate(token, check).await {
         Ok(pair) => session_response(&cookies, &pair).unwrap_or_else(|e| auth.answer(e)),
         // A dead refresh token: the cookies are useless, delete them.

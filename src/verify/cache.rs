@@ -142,7 +142,7 @@ impl Equivalent<CachedToken> for Lookup<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NoExtra;
+    use crate::claims::NoExtra;
 
     fn claims(sub: &str) -> Claims<NoExtra> {
         Claims {

@@ -15,6 +15,9 @@ use crate::jws::{self, TokenKind};
 use crate::keys::{Algorithm, Key, KeyRing};
 
 mod cache;
+mod dangerous;
+
+pub use dangerous::DangerousVerifier;
 
 /// Default clock-skew leeway for `exp`, `nbf` and `iat`: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -93,7 +96,7 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
 /// so a cached token expires and is revoked exactly like any other. Tokens that fail a check are
 /// never cached, and a token differing from a cached one in any byte is verified from scratch. The
 /// cache belongs to this verifier, whose keys and settings cannot change.
-/// [`Verifier::verify_stateless`] never uses it.
+/// [`DangerousVerifier::verify_without_revocation`](crate::dangerous::DangerousVerifier::verify_without_revocation) never uses it.
 ///
 /// ```
 /// use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, Verifier};
@@ -103,7 +106,7 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
 ///
 /// let refresh = issuer.issue_refresh(&Grant::new("bob"))?;
 /// // A refresh token is not an access token.
-/// let err = verifier.verify_stateless::<tokengate::NoExtra>(&refresh.token).unwrap_err();
+/// let err = verifier.dangerous().verify_without_revocation::<tokengate::NoExtra>(&refresh.token).unwrap_err();
 /// assert!(matches!(err, Error::Token(tokengate::TokenError::WrongType)));
 /// # Ok::<(), Error>(())
 /// ```
@@ -352,7 +355,7 @@ impl Verifier {
         T: DeserializeOwned + Send + Sync + 'static,
     {
         let Some(cache) = &self.inner.cache else {
-            return self.verify_stateless_as(token, kind).map(Arc::new);
+            return self.check_stateless(token, kind).map(Arc::new);
         };
         // Only the time checks can change their answer for the same token and verifier.
         let hit = cache.get(token, kind, |claims: &Arc<Claims<T>>| {
@@ -364,7 +367,7 @@ impl Verifier {
             }
             return answer;
         }
-        let claims = Arc::new(self.verify_stateless_as(token, kind)?);
+        let claims = Arc::new(self.check_stateless(token, kind)?);
         cache.insert(token, kind, &claims);
         Ok(claims)
     }
@@ -382,7 +385,7 @@ impl Verifier {
             return Ok(());
         };
         let (Some(jti), Some(iat)) = (claims.jti.as_deref(), claims.iat) else {
-            // Unreachable after verify_stateless (it requires both when a hook is set); fail closed.
+            // Unreachable after check_stateless (it requires both when a hook is set); fail closed.
             return Err(Error::Token(TokenError::MissingClaim("jti")));
         };
         let token = TokenRef {
@@ -404,20 +407,29 @@ impl Verifier {
         }
     }
 
-    /// Verifies an access token without consulting the revocation hook: every stateless check
-    /// (shape, header, key, signature, claims, times, issuer, audience).
-    ///
-    /// # Errors
-    /// The [`Error`] variant of the first failed check.
+    /// Verifies an access token without consulting the revocation hook.
+    #[deprecated(
+        note = "skips revocation: use `verifier.dangerous().verify_without_revocation(token)`"
+    )]
     pub fn verify_stateless<T: DeserializeOwned>(&self, token: &str) -> Result<Claims<T>, Error> {
-        self.verify_stateless_as(token, &TokenKind::Access)
+        self.check_stateless(token, &TokenKind::Access)
     }
 
-    /// [`Verifier::verify_stateless`] for a token of the given kind.
-    ///
-    /// # Errors
-    /// The [`Error`] variant of the first failed check.
+    /// Verifies a token of the given kind without consulting the revocation hook.
+    #[deprecated(
+        note = "skips revocation: use `verifier.dangerous().verify_without_revocation_as(token, kind)`"
+    )]
     pub fn verify_stateless_as<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        kind: &TokenKind,
+    ) -> Result<Claims<T>, Error> {
+        self.check_stateless(token, kind)
+    }
+
+    /// Every check that needs no state (shape, header, key, signature, claims, times, issuer,
+    /// audience), without the cache and the revocation hook.
+    pub(crate) fn check_stateless<T: DeserializeOwned>(
         &self,
         token: &str,
         kind: &TokenKind,
@@ -576,7 +588,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn verify_answers_from_the_cache_and_verify_stateless_does_not() {
+    async fn verify_answers_from_the_cache_and_verify_without_revocation_does_not() {
         use crate::{Grant, Issuer, NoExtra};
         let ring = Arc::new(
             KeyRing::new(Key::from_secret(Algorithm::HS256, &[3u8; 32]).unwrap()).unwrap(),
@@ -596,7 +608,7 @@ mod tests {
         let cache = verifier.inner.cache.as_ref().unwrap();
         assert_eq!(cache.len(), 1);
         // Plant an entry for a string that is no token at all: `verify` answers from the cache (so
-        // hits skip the signature), `verify_stateless` checks the string itself.
+        // hits skip the signature), `verify_without_revocation` checks the string itself.
         claims.sub = "planted".into();
         cache.insert("not.a.token", &TokenKind::Access, &Arc::new(claims));
         assert_eq!(
@@ -604,7 +616,9 @@ mod tests {
             "planted"
         );
         assert!(matches!(
-            verifier.verify_stateless::<NoExtra>("not.a.token"),
+            verifier
+                .dangerous()
+                .verify_without_revocation::<NoExtra>("not.a.token"),
             Err(Error::Token(TokenError::InvalidBase64(_))
                 | Error::Token(TokenError::InvalidJson(_)))
         ));

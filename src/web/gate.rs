@@ -402,7 +402,7 @@ mod tests {
             .audience("a")
             .build()
             .unwrap();
-        let cookies = crate::CookieConfig::builder()
+        let cookies = crate::web::cookie::CookieConfig::builder()
             .secure(false)
             .build()
             .unwrap();

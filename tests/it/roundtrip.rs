@@ -37,7 +37,10 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
         let issued = issuer
             .issue_access(&Grant::new("alice").role("admin"))
             .unwrap();
-        let claims: Claims = verifier.verify_stateless(&issued.token).unwrap();
+        let claims: Claims = verifier
+            .dangerous()
+            .verify_without_revocation(&issued.token)
+            .unwrap();
         assert_eq!(claims.sub, "alice", "{alg:?}");
         assert_eq!(claims.roles, vec!["admin"]);
 
@@ -48,7 +51,8 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
             Key::from_pem_with_alg(alg, text.as_bytes()).unwrap()
         };
         let (_, v2) = pair(KeyRing::new(reread).unwrap());
-        v2.verify_stateless::<tokengate::NoExtra>(&issued.token)
+        v2.dangerous()
+            .verify_without_revocation::<tokengate::NoExtra>(&issued.token)
             .unwrap();
 
         // The public JWK alone verifies it; HMAC keys have none.
@@ -62,7 +66,8 @@ fn every_algorithm_round_trips_and_public_half_verifies() {
                     .audience("aud")
                     .build()
                     .unwrap();
-                v3.verify_stateless::<tokengate::NoExtra>(&issued.token)
+                v3.dangerous()
+                    .verify_without_revocation::<tokengate::NoExtra>(&issued.token)
                     .unwrap();
             }
         }
@@ -89,21 +94,26 @@ fn rotation_old_kid_verifies_while_verify_only_then_fails_once_removed() {
         .unwrap();
     let (issuer, verifier) = pair(ring.clone());
     verifier
-        .verify_stateless::<tokengate::NoExtra>(&old_token)
+        .dangerous()
+        .verify_without_revocation::<tokengate::NoExtra>(&old_token)
         .unwrap();
     let new_token = issuer.issue_access(&Grant::new("u")).unwrap().token;
     verifier
-        .verify_stateless::<tokengate::NoExtra>(&new_token)
+        .dangerous()
+        .verify_without_revocation::<tokengate::NoExtra>(&new_token)
         .unwrap();
 
     ring.remove("old").unwrap();
     let (_, verifier) = pair(ring);
     assert!(matches!(
-        verifier.verify_stateless::<tokengate::NoExtra>(&old_token),
+        verifier
+            .dangerous()
+            .verify_without_revocation::<tokengate::NoExtra>(&old_token),
         Err(Error::Token(TokenError::UnknownKeyId))
     ));
     verifier
-        .verify_stateless::<tokengate::NoExtra>(&new_token)
+        .dangerous()
+        .verify_without_revocation::<tokengate::NoExtra>(&new_token)
         .unwrap();
 }
 
@@ -121,4 +131,35 @@ fn jwks_holds_public_keys_only() {
     for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
         assert!(keys[0].get(private).is_none(), "{private}");
     }
+}
+
+/// The former `verify_stateless*` names still answer exactly as their `dangerous()` replacements
+/// (deprecated aliases).
+#[test]
+#[allow(deprecated)]
+fn former_stateless_names_answer_as_dangerous_verify() {
+    let (issuer, verifier) =
+        pair(KeyRing::new(Key::generate(Algorithm::HS256).unwrap().0).unwrap());
+    let access = issuer.issue_access(&Grant::new("alice")).unwrap().token;
+    let refresh = issuer.issue_refresh(&Grant::new("alice")).unwrap().token;
+    let old: Claims = verifier.verify_stateless(&access).unwrap();
+    let new: Claims = verifier
+        .dangerous()
+        .verify_without_revocation(&access)
+        .unwrap();
+    assert_eq!(old.sub, new.sub);
+    assert_eq!(old.jti, new.jti);
+    let kind = tokengate::TokenKind::Refresh;
+    let old: Claims = verifier.verify_stateless_as(&refresh, &kind).unwrap();
+    assert_eq!(old.sub, "alice");
+    assert!(matches!(
+        verifier.verify_stateless::<tokengate::NoExtra>(&refresh),
+        Err(Error::Token(TokenError::WrongType))
+    ));
+    assert!(matches!(
+        verifier
+            .dangerous()
+            .verify_without_revocation::<tokengate::NoExtra>(&refresh),
+        Err(Error::Token(TokenError::WrongType))
+    ));
 }

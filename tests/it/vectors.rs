@@ -137,7 +137,9 @@ fn rfc7519_3_1_example_is_refused_by_the_verifier_for_exact_reasons() {
 
     // As an access token: its `typ` is the generic "JWT", not "at+jwt".
     assert!(matches!(
-        verifier.verify_stateless::<NoExtra>(&token),
+        verifier
+            .dangerous()
+            .verify_without_revocation::<NoExtra>(&token),
         Err(Error::Token(TokenError::WrongType))
     ));
 
@@ -145,13 +147,17 @@ fn rfc7519_3_1_example_is_refused_by_the_verifier_for_exact_reasons() {
     // it), and the claims are refused: the example has no `aud`, which tokengate requires.
     let jwt = TokenKind::Other("JWT".into());
     assert!(matches!(
-        verifier.verify_stateless_as::<NoExtra>(&token, &jwt),
+        verifier
+            .dangerous()
+            .verify_without_revocation_as::<NoExtra>(&token, &jwt),
         Err(Error::Token(TokenError::MissingClaim("aud")))
     ));
     // Same settings, one bit of the signature flipped: now the signature is what fails.
     let tampered = format!("{A1_HEADER}.{A1_PAYLOAD}.{}", flip(A1_SIG));
     assert!(matches!(
-        verifier.verify_stateless_as::<NoExtra>(&tampered, &jwt),
+        verifier
+            .dangerous()
+            .verify_without_revocation_as::<NoExtra>(&tampered, &jwt),
         Err(Error::Token(TokenError::InvalidSignature))
     ));
     // The compact check (no claims rules) accepts it and returns the payload.

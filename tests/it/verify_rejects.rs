@@ -19,7 +19,9 @@ use tokengate::{
 use tokengate::{TokenError, Unavailable};
 
 fn check(verifier: &Verifier, token: &str) -> Result<Claims, Error> {
-    verifier.verify_stateless::<NoExtra>(token)
+    verifier
+        .dangerous()
+        .verify_without_revocation::<NoExtra>(token)
 }
 
 /// Asserts the exact variant (Error is not PartialEq: it carries an I/O source in other variants).
@@ -673,13 +675,15 @@ fn token_kinds_are_not_interchangeable() {
     );
     // Access presented where a refresh token is expected.
     assert_err!(
-        v.verify_stateless_as::<NoExtra>(&access.token, &TokenKind::Refresh),
+        v.dangerous()
+            .verify_without_revocation_as::<NoExtra>(&access.token, &TokenKind::Refresh),
         Error::Token(TokenError::WrongType)
     );
     // Each is accepted in its own place.
     assert!(check(&v, &access.token).is_ok());
     assert!(
-        v.verify_stateless_as::<NoExtra>(&refresh.token, &TokenKind::Refresh)
+        v.dangerous()
+            .verify_without_revocation_as::<NoExtra>(&refresh.token, &TokenKind::Refresh)
             .is_ok()
     );
     // Another kind is neither.
@@ -687,7 +691,8 @@ fn token_kinds_are_not_interchangeable() {
     let mail = issuer.issue(other.clone(), &Grant::new("alice")).unwrap();
     assert_err!(check(&v, &mail.token), Error::Token(TokenError::WrongType));
     assert!(
-        v.verify_stateless_as::<NoExtra>(&mail.token, &other)
+        v.dangerous()
+            .verify_without_revocation_as::<NoExtra>(&mail.token, &other)
             .is_ok()
     );
 
@@ -1132,7 +1137,8 @@ async fn revocation_hook_decides_and_fails_closed() {
     let revoked = Hook::new(Ok(true));
     assert!(
         hooked(revoked.clone())
-            .verify_stateless::<NoExtra>(&t)
+            .dangerous()
+            .verify_without_revocation::<NoExtra>(&t)
             .is_ok()
     );
     assert!(revoked.asked.lock().unwrap().is_empty());
@@ -1148,7 +1154,7 @@ async fn revocation_hook_needs_jti_and_iat() {
         Error::Token(TokenError::MissingClaim("jti"))
     );
     assert_err!(
-        v.verify_stateless::<NoExtra>(&no_jti),
+        v.dangerous().verify_without_revocation::<NoExtra>(&no_jti),
         Error::Token(TokenError::MissingClaim("jti"))
     );
     let no_iat = token(
