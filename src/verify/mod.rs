@@ -589,7 +589,8 @@ mod tests {
 
     #[tokio::test]
     async fn verify_answers_from_the_cache_and_verify_without_revocation_does_not() {
-        use crate::{Grant, Issuer, NoExtra};
+        use crate::claims::NoExtra;
+        use crate::issue::{Grant, Issuer};
         let ring = Arc::new(
             KeyRing::new(Key::from_secret(Algorithm::HS256, &[3u8; 32]).unwrap()).unwrap(),
         );
