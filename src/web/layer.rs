@@ -70,8 +70,32 @@ impl RequireLayer {
 }
 
 impl<T> RequireLayer<T> {
-    /// The same layer, verifying tokens as `Claims<U>` and storing those, so that handlers taking
-    /// `Claims<U>` reuse them: `RequireLayer::new(gate, req).with_claims::<MyClaims>()`.
+    /// The same layer, verifying tokens as `Claims<U>` (`U`: the application's extra claims) and
+    /// storing those, so that handlers taking `Claims<U>` reuse them.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use tokengate::{Algorithm, Claims, Gate, Key, KeyRing, RequireLayer, Requirement, Verifier};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Tenant {
+    ///     tenant_id: String,
+    /// }
+    ///
+    /// async fn report(claims: Claims<Tenant>) -> String {
+    ///     claims.extra.tenant_id
+    /// }
+    ///
+    /// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32])?)?;
+    /// let gate = Gate::new(Verifier::builder(ring).issuer("i").audience("a").build()?);
+    /// let app: Router = Router::new()
+    ///     .route("/report", get(report))
+    ///     .route_layer(
+    ///         RequireLayer::new(gate.clone(), Requirement::role("auditor")).with_claims::<Tenant>(),
+    ///     )
+    ///     .with_state(gate);
+    /// # Ok::<(), tokengate::Error>(())
+    /// ```
     pub fn with_claims<U>(self) -> RequireLayer<U> {
         RequireLayer {
             gate: self.gate,
