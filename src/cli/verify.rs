@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::keyfile::{self, SECRET_ALG};
 use super::{Failure, Output, Parties};
 use crate::claims::Claims;
+use crate::error::{Error, TokenError};
 use crate::keys::{Key, KeyRing};
 use crate::verify::Verifier;
 
@@ -51,7 +52,7 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
         .verify_without_revocation_as(&token, &args.parties.kind())
         .map_err(|e| {
             if e.is_token_error() {
-                Failure::invalid_token(&e)
+                expected_parties(Failure::invalid_token(&e), &e, &args.parties)
             } else {
                 Failure::usage(e.to_string())
             }
@@ -175,6 +176,31 @@ fn is_loopback(url: &reqwest::Url) -> bool {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback()),
     }
+}
+
+/// A refused issuer or audience says what was expected and where it comes from, since the
+/// defaults (or `JWT_ISSUER` / `JWT_AUDIENCE`) apply when the flags are left out.
+fn expected_parties(mut failure: Failure, error: &Error, parties: &Parties) -> Failure {
+    let hint = match error {
+        Error::Token(TokenError::InvalidIssuer) => {
+            format!(
+                "expected iss {:?}: pass --iss or set JWT_ISSUER",
+                parties.iss
+            )
+        }
+        Error::Token(TokenError::InvalidAudience) => format!(
+            "expected aud {}: pass --aud (repeatable) or set JWT_AUDIENCE",
+            parties
+                .aud
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+        _ => return failure,
+    };
+    failure.message = format!("{} ({hint})", failure.message);
+    failure
 }
 
 #[cfg(test)]

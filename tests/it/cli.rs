@@ -481,6 +481,40 @@ fn verify_reports_the_exact_reason_with_exit_code_1() {
     }
 }
 
+/// A refused issuer or audience names what `verify` expected, since the defaults apply when
+/// `--iss` / `--aud` are left out (the message used to say only "not accepted").
+#[test]
+fn verify_says_which_issuer_and_audience_it_expected() {
+    let dir = TempDir::new().unwrap();
+    let (_, key) = keygen(dir.path(), "EdDSA", None);
+    let token = mint(&key, &["--iss", "https://issuer.example", "--aud", "api"]);
+    let r = run(tg()
+        .args(["verify", &token, "--key"])
+        .arg(&key)
+        .args(["--aud", "api"]));
+    assert_fails(
+        &r,
+        1,
+        "invalid token: token issuer not accepted (expected iss \"tokengate\": pass --iss or set JWT_ISSUER)",
+    );
+    let r = run(tg().args(["verify", &token, "--key"]).arg(&key).args([
+        "--iss",
+        "https://issuer.example",
+        "--aud",
+        "web",
+        "--aud",
+        "mobile",
+    ]));
+    assert_fails(
+        &r,
+        1,
+        "invalid token: token audience not accepted (expected aud \"web\" or \"mobile\": pass --aud (repeatable) or set JWT_AUDIENCE)",
+    );
+    // The machine-readable reason stays the library's exact Display.
+    let machine = verify_json(&token, &["--key", key.to_str().unwrap(), "--aud", "api"]);
+    assert_eq!(json(&machine.stderr)["reason"], "token issuer not accepted");
+}
+
 #[test]
 fn verify_reads_the_token_from_stdin() {
     let dir = TempDir::new().unwrap();
