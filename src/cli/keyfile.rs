@@ -1,6 +1,7 @@
 //! Key files: `<kid>.pem` (PEM, private or public) and `<kid>.secret` (an HMAC secret).
 //!
-//! The kid of a loaded key is its file name without the extension, unless overridden.
+//! The kid of a loaded PEM key is its file name without the extension, and that of a secret the
+//! id derived from it (as the library derives it), unless overridden.
 
 use std::path::Path;
 
@@ -17,7 +18,8 @@ pub(super) const SECRET_EXT: &str = "secret";
 /// The algorithm of secret files and `--secret-env` secrets.
 pub(super) const SECRET_ALG: Algorithm = Algorithm::HS256;
 
-/// Loads a key file, with the kid `kid` or else the file's name without its extension.
+/// Loads a key file, with the kid `kid` or else: the file's name without its extension for a PEM
+/// key, the id derived from the secret for a `.secret` file.
 pub(super) fn load(path: &Path, kid: Option<&str>) -> Result<Key, Failure> {
     let shown = path.display();
     let bytes = Zeroizing::new(
@@ -37,11 +39,13 @@ pub(super) fn load(path: &Path, kid: Option<&str>) -> Result<Key, Failure> {
         )));
     };
     let key = key.map_err(|e| key_failure(&shown.to_string(), &e))?;
-    let kid = match kid {
-        Some(kid) => kid.to_owned(),
-        None => kid_from_path(path)?,
-    };
-    Ok(key.with_kid(kid))
+    match kid {
+        Some(kid) => Ok(key.with_kid(kid)),
+        // A secret keeps the kid derived from it, as `Key::from_secret_env` derives it, so a
+        // service reading the same text from `JWT_SECRET` agrees on the kid without configuration.
+        None if is_secret => Ok(key),
+        None => Ok(key.with_kid(kid_from_path(path)?)),
+    }
 }
 
 /// The kid a key file stands for: its file name without the extension.

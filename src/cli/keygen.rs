@@ -43,8 +43,8 @@ pub(super) struct Args {
     /// The algorithm (case-insensitive).
     #[arg(long, value_enum, ignore_case = true)]
     alg: KeyAlg,
-    /// The key id, which is also the file name. Default: the key's RFC 7638 thumbprint (HMAC: an
-    /// id derived from the secret).
+    /// The key id, which is also the file name. Default: the key's RFC 7638 thumbprint. For HS256
+    /// it names the file only: a secret's kid is always the id derived from it.
     #[arg(long)]
     kid: Option<String>,
     /// The directory to write to (created with mode 0700 if missing).
@@ -69,8 +69,16 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
     } else {
         (key.kid().to_owned(), PEM_EXT, text)
     };
-    let kid = args.kid.clone().unwrap_or(derived_kid);
-    let path = args.out.join(format!("{kid}.{ext}"));
+    // The file is named after --kid or the derived kid. A secret's kid is always the derived one
+    // (what `mint --key`, `verify --key` and `Key::from_secret_env` in a service all compute), so
+    // --kid only names its file.
+    let name = args.kid.clone().unwrap_or_else(|| derived_kid.clone());
+    let kid = if key.is_symmetric() {
+        derived_kid
+    } else {
+        name.clone()
+    };
+    let path = args.out.join(format!("{name}.{ext}"));
     make_dir(&args.out)?;
     write_new(&path, contents.as_bytes())?;
 

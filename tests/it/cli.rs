@@ -16,7 +16,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokengate::TokenError;
-use tokengate::{Error, Grant, Issuer, Key, KeyRing, ManualClock};
+use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing, ManualClock};
 
 const ALGS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
 
@@ -71,11 +71,13 @@ fn keygen(dir: &Path, alg: &str, kid: Option<&str>) -> (String, PathBuf) {
     }
     let r = run(&mut cmd);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let kid = r.stdout.trim().to_owned();
+    let printed = r.stdout.trim().to_owned();
     let ext = if alg == "HS256" { "secret" } else { "pem" };
-    let path = dir.join(format!("{kid}.{ext}"));
+    // The file is named after --kid when given (for a secret, --kid names the file only).
+    let name = kid.map_or_else(|| printed.clone(), str::to_owned);
+    let path = dir.join(format!("{name}.{ext}"));
     assert!(path.is_file(), "{} missing", path.display());
-    (kid, path)
+    (printed, path)
 }
 
 fn mint(key: &Path, extra: &[&str]) -> String {
@@ -132,7 +134,14 @@ fn keygen_mint_verify_round_trip_for_every_algorithm() {
     for alg in ALGS {
         let kid = format!("k-{}", alg.to_lowercase());
         let (printed, key) = keygen(dir.path(), alg, Some(&kid));
-        assert_eq!(printed, kid);
+        if alg == "HS256" {
+            // A secret's kid is the id derived from it, whatever its file is called.
+            let text = std::fs::read_to_string(&key).unwrap();
+            let derived = Key::from_secret(Algorithm::HS256, text.trim_end().as_bytes()).unwrap();
+            assert_eq!(printed, derived.kid());
+        } else {
+            assert_eq!(printed, kid);
+        }
 
         let token = mint(
             &key,
@@ -163,8 +172,8 @@ fn keygen_mint_verify_round_trip_for_every_algorithm() {
         assert_eq!(v["header"]["alg"], alg);
         assert_eq!(
             v["header"]["kid"],
-            kid.as_str(),
-            "the --kid of keygen is the kid of the token"
+            printed.as_str(),
+            "the kid keygen prints is the kid of the token"
         );
         assert_eq!(v["header"]["typ"], "at+jwt");
         assert_eq!(v["claims"]["sub"], "alice");
@@ -307,7 +316,8 @@ fn keygen_writes_mode_0600_and_never_overwrites() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("new-dir");
     for alg in ALGS {
-        let (kid, path) = keygen(&out, alg, Some(&format!("m-{alg}")));
+        let kid = format!("m-{alg}");
+        let (_, path) = keygen(&out, alg, Some(&kid));
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{alg}");
         let before = std::fs::read(&path).unwrap();
@@ -513,6 +523,49 @@ fn verify_says_which_issuer_and_audience_it_expected() {
     // The machine-readable reason stays the library's exact Display.
     let machine = verify_json(&token, &["--key", key.to_str().unwrap(), "--aud", "api"]);
     assert_eq!(json(&machine.stderr)["reason"], "token issuer not accepted");
+}
+
+/// A secret made by `keygen --alg HS256 --kid hs` and read by a service with
+/// `Key::from_secret_env` (the example server's `JWT_SECRET`) agrees on the kid with
+/// `mint --key keys/hs.secret` (it used to be "unknown key id": the CLI took the file name).
+#[test]
+fn a_keygen_secret_minted_by_the_cli_verifies_in_a_service_reading_it_from_the_env() {
+    let dir = TempDir::new().unwrap();
+    let (printed, secret_file) = keygen(dir.path(), "HS256", Some("hs"));
+    assert_eq!(secret_file.file_name().unwrap(), "hs.secret");
+    let token = mint(&secret_file, &["--iss", "svc", "--aud", "api"]);
+
+    // The service side, as the library reads JWT_SECRET (from_secret_env = from_secret of the
+    // variable's bytes).
+    let text = std::fs::read_to_string(&secret_file).unwrap();
+    let key = Key::from_secret(Algorithm::HS256, text.trim_end().as_bytes()).unwrap();
+    assert_eq!(key.kid(), printed);
+    let ring = KeyRing::new(key).unwrap();
+    let verifier = tokengate::Verifier::builder(ring)
+        .issuer("svc")
+        .audience("api")
+        .build()
+        .unwrap();
+    let claims: tokengate::Claims = verifier
+        .dangerous()
+        .verify_without_revocation(&token)
+        .unwrap();
+    assert_eq!(claims.sub, "alice");
+
+    // And the CLI's own --secret-env reading the same text agrees too.
+    let r = run(tg()
+        .args([
+            "verify",
+            &token,
+            "--secret-env",
+            "TG_HS_SECRET",
+            "--iss",
+            "svc",
+            "--aud",
+            "api",
+        ])
+        .env("TG_HS_SECRET", text.trim_end()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 #[test]
