@@ -16,7 +16,7 @@ pub(super) struct Args {
 pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
     let mut keys = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        let key = keyfile::load(path, None)?;
+        let key = keyfile::load(path, None, None)?;
         if key.is_symmetric() {
             return Err(Failure::usage(format!(
                 "{} is an HMAC secret: symmetric keys have no public form and must never be \

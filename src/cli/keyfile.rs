@@ -20,7 +20,10 @@ pub(super) const SECRET_ALG: Algorithm = Algorithm::HS256;
 
 /// Loads a key file, with the kid `kid` or else: the file's name without its extension for a PEM
 /// key, the id derived from the secret for a `.secret` file.
-pub(super) fn load(path: &Path, kid: Option<&str>) -> Result<Key, Failure> {
+///
+/// `alg` chooses among the algorithms the key allows (RS*/PS* for an RSA key, HS* for a secret);
+/// `None` lets the key decide (RS256 for RSA, HS256 for a secret).
+pub(super) fn load(path: &Path, kid: Option<&str>, alg: Option<Algorithm>) -> Result<Key, Failure> {
     let shown = path.display();
     let bytes = Zeroizing::new(
         std::fs::read(path)
@@ -29,10 +32,13 @@ pub(super) fn load(path: &Path, kid: Option<&str>) -> Result<Key, Failure> {
     let is_pem = bytes.trim_ascii_start().starts_with(b"-----BEGIN");
     let is_secret = path.extension().is_some_and(|e| e == SECRET_EXT);
     let key = if is_pem {
-        Key::from_pem(&bytes)
+        match alg {
+            Some(alg) => Key::from_pem_with_alg(alg, &bytes),
+            None => Key::from_pem(&bytes),
+        }
     } else if is_secret {
         // The line's text is the secret, used as raw bytes (like JWT_SECRET).
-        Key::from_secret(SECRET_ALG, bytes.trim_ascii_end())
+        Key::from_secret(alg.unwrap_or(SECRET_ALG), bytes.trim_ascii_end())
     } else {
         return Err(Failure::usage(format!(
             "{shown}: not a PEM key, and not a `.{SECRET_EXT}` file holding an HMAC secret"
@@ -46,6 +52,18 @@ pub(super) fn load(path: &Path, kid: Option<&str>) -> Result<Key, Failure> {
         None if is_secret => Ok(key),
         None => Ok(key.with_kid(kid_from_path(path)?)),
     }
+}
+
+/// Parses `--alg`: a JOSE algorithm name (case-insensitive); `none` is never one.
+pub(super) fn parse_alg(text: &str) -> Result<Algorithm, String> {
+    Algorithm::ALL
+        .iter()
+        .copied()
+        .find(|a| a.as_str().eq_ignore_ascii_case(text))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.as_str()).collect();
+            format!("unknown algorithm `{text}`; one of {}", names.join(", "))
+        })
 }
 
 /// The kid a key file stands for: its file name without the extension.

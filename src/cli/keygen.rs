@@ -6,43 +6,29 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::keyfile::{self, PEM_EXT, SECRET_ALG, SECRET_EXT};
+use super::keyfile::{self, PEM_EXT, SECRET_EXT};
 use super::{Failure, Output};
 use crate::keys::{Algorithm, Key};
 
-/// The algorithms `keygen` makes keys for.
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub(super) enum KeyAlg {
-    /// HMAC with SHA-256: a 32-byte random secret (base64url text), symmetric.
-    #[value(name = "HS256")]
-    Hs256,
-    /// RSA 2048 with PKCS#1 v1.5 and SHA-256.
-    #[value(name = "RS256")]
-    Rs256,
-    /// ECDSA on P-256 with SHA-256.
-    #[value(name = "ES256")]
-    Es256,
-    /// Ed25519.
-    #[value(name = "EdDSA")]
-    EdDsa,
-}
-
-impl KeyAlg {
-    fn algorithm(self) -> Algorithm {
-        match self {
-            Self::Hs256 => SECRET_ALG,
-            Self::Rs256 => Algorithm::RS256,
-            Self::Es256 => Algorithm::ES256,
-            Self::EdDsa => Algorithm::EdDSA,
-        }
-    }
+/// Whether the key itself tells its algorithm when read back: EC curves and Ed25519 do; an RSA
+/// key is RS256 and a secret HS256 unless `--alg` says otherwise.
+fn key_decides(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::RS256
+            | Algorithm::HS256
+            | Algorithm::ES256
+            | Algorithm::ES384
+            | Algorithm::EdDSA
+    )
 }
 
 #[derive(clap::Args)]
 pub(super) struct Args {
-    /// The algorithm (case-insensitive).
-    #[arg(long, value_enum, ignore_case = true)]
-    alg: KeyAlg,
+    /// The algorithm (case-insensitive): HS256, HS384, HS512 (a random secret of the hash's
+    /// length), RS256, RS384, RS512, PS256, PS384, PS512 (RSA 2048), ES256, ES384, EdDSA.
+    #[arg(long, value_parser = keyfile::parse_alg)]
+    alg: Algorithm,
     /// The key id, which is also the file name. Default: the key's RFC 7638 thumbprint. For HS256
     /// it names the file only: a secret's kid is always the id derived from it.
     #[arg(long)]
@@ -56,12 +42,12 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
     if let Some(kid) = &args.kid {
         keyfile::check_kid(kid)?;
     }
-    let alg = args.alg.algorithm();
+    let alg = args.alg;
     let (key, text) =
         Key::generate(alg).map_err(|e| Failure::usage(format!("cannot generate a key: {e}")))?;
     let (derived_kid, ext, contents) = if key.is_symmetric() {
         // The file's text is the secret (raw bytes), so its kid is derived from the text.
-        let file_key = Key::from_secret(SECRET_ALG, text.as_bytes())
+        let file_key = Key::from_secret(alg, text.as_bytes())
             .map_err(|e| keyfile::key_failure("generated secret", &e))?;
         let mut contents = Zeroizing::new(text.to_string());
         contents.push('\n');
@@ -95,7 +81,11 @@ pub(super) fn run(args: &Args, json: bool) -> Result<Output, Failure> {
         "private key"
     };
     let mut out = Output::stdout(kid);
-    out.note = Some(format!("wrote {alg:?} {what} to {shown} (mode 0600)"));
+    let mut note = format!("wrote {alg} {what} to {shown} (mode 0600)");
+    if !key_decides(alg) {
+        note.push_str(&format!("; use it with `--alg {alg}` (mint, verify)"));
+    }
+    out.note = Some(note);
     Ok(out)
 }
 

@@ -9,7 +9,7 @@ use super::keyfile::{self, SECRET_ALG};
 use super::{Failure, Output, Parties};
 use crate::error::{Error, KeyError};
 use crate::issue::{Grant, Issuer};
-use crate::keys::{Key, KeyRing};
+use crate::keys::{Algorithm, Key, KeyRing};
 
 /// Claims tokengate writes itself; `--claim` may not set them.
 const RESERVED: &[&str] = &[
@@ -41,6 +41,11 @@ pub(super) struct Args {
     /// The kid to write instead of the key file's name (or the secret's derived id).
     #[arg(long)]
     kid: Option<String>,
+    /// The algorithm, where the key allows several: RS256 (default), RS384, RS512, PS256, PS384 or
+    /// PS512 for an RSA key; HS256 (default), HS384 or HS512 for a secret. EC and Ed25519 keys
+    /// decide it themselves.
+    #[arg(long, value_parser = keyfile::parse_alg)]
+    alg: Option<Algorithm>,
     /// The subject (`sub`).
     #[arg(long)]
     sub: String,
@@ -117,10 +122,10 @@ fn signing_key(args: &Args) -> Result<Key, Failure> {
         return Err(Failure::usage("--kid must not be empty"));
     }
     match (&args.key, &args.secret_env) {
-        (Some(path), _) => keyfile::load(path, args.kid.as_deref()),
+        (Some(path), _) => keyfile::load(path, args.kid.as_deref(), args.alg),
         (None, Some(var)) => {
-            let key =
-                Key::from_secret_env(SECRET_ALG, var).map_err(|e| Failure::usage(e.to_string()))?;
+            let key = Key::from_secret_env(args.alg.unwrap_or(SECRET_ALG), var)
+                .map_err(|e| Failure::usage(e.to_string()))?;
             Ok(match &args.kid {
                 Some(kid) => key.with_kid(kid.clone()),
                 None => key,

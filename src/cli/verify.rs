@@ -9,7 +9,7 @@ use super::keyfile::{self, SECRET_ALG};
 use super::{Failure, Output, Parties};
 use crate::claims::Claims;
 use crate::error::{Error, TokenError};
-use crate::keys::{Key, KeyRing};
+use crate::keys::{Algorithm, Key, KeyRing};
 use crate::verify::Verifier;
 
 /// Largest JWKS document read from a file or URL: 1 MiB.
@@ -35,6 +35,11 @@ pub(super) struct Args {
     /// The kid of the --key / --secret-env key, instead of the file name (or derived id).
     #[arg(long, conflicts_with = "jwks")]
     kid: Option<String>,
+    /// The algorithm, where the key allows several: RS256 (default), RS384, RS512, PS256, PS384 or
+    /// PS512 for an RSA key; HS256 (default), HS384 or HS512 for a secret. EC and Ed25519 keys
+    /// decide it themselves.
+    #[arg(long, value_parser = keyfile::parse_alg)]
+    alg: Option<Algorithm>,
     #[command(flatten)]
     parties: Parties,
 }
@@ -94,10 +99,10 @@ fn key_ring(args: &Args) -> Result<KeyRing, Failure> {
         return Err(Failure::usage("--kid must not be empty"));
     }
     let key = if let Some(path) = &args.key {
-        keyfile::load(path, args.kid.as_deref())?
+        keyfile::load(path, args.kid.as_deref(), args.alg)?
     } else if let Some(var) = &args.secret_env {
-        let key =
-            Key::from_secret_env(SECRET_ALG, var).map_err(|e| Failure::usage(e.to_string()))?;
+        let key = Key::from_secret_env(args.alg.unwrap_or(SECRET_ALG), var)
+            .map_err(|e| Failure::usage(e.to_string()))?;
         match &args.kid {
             Some(kid) => key.with_kid(kid.clone()),
             None => key,

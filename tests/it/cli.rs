@@ -72,7 +72,7 @@ fn keygen(dir: &Path, alg: &str, kid: Option<&str>) -> (String, PathBuf) {
     let r = run(&mut cmd);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let printed = r.stdout.trim().to_owned();
-    let ext = if alg == "HS256" { "secret" } else { "pem" };
+    let ext = if alg.starts_with("HS") { "secret" } else { "pem" };
     // The file is named after --kid when given (for a secret, --kid names the file only).
     let name = kid.map_or_else(|| printed.clone(), str::to_owned);
     let path = dir.join(format!("{name}.{ext}"));
@@ -566,6 +566,42 @@ fn a_keygen_secret_minted_by_the_cli_verifies_in_a_service_reading_it_from_the_e
         ])
         .env("TG_HS_SECRET", text.trim_end()));
     assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// `keygen` makes keys for every algorithm the library has (it offered four); where the key does
+/// not tell its algorithm (RSA: RS/PS, secrets: HS256/384/512), `--alg` on mint and verify binds it.
+#[test]
+fn keygen_offers_every_library_algorithm_and_alg_binds_the_ambiguous_ones() {
+    let dir = TempDir::new().unwrap();
+    for alg in Algorithm::ALL {
+        let name = alg.as_str();
+        let (_, key) = keygen(
+            dir.path(),
+            name,
+            Some(&format!("a-{}", name.to_lowercase())),
+        );
+        let r = run(tg()
+            .args(["mint", "--sub", "alice", "--alg", name, "--key"])
+            .arg(&key));
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let token = r.stdout.trim().to_owned();
+        let v = verify_json(&token, &["--key", key.to_str().unwrap(), "--alg", name]);
+        assert_eq!(v.code, 0, "{name}: {}", v.stderr);
+        assert_eq!(json(&v.stdout)["header"]["alg"], name);
+    }
+    // The binding is real: a PS256 token does not verify with the same RSA key read as RS256.
+    let (_, rsa) = keygen(dir.path(), "PS256", Some("ps"));
+    let r = run(tg()
+        .args(["mint", "--sub", "a", "--alg", "PS256", "--key"])
+        .arg(&rsa));
+    let token = r.stdout.trim().to_owned();
+    let human = run(tg().args(["verify", &token, "--key"]).arg(&rsa));
+    assert_fails(&human, 1, "invalid token: algorithm does not match the key");
+    // `none` is never an algorithm.
+    let r = run(tg()
+        .args(["keygen", "--alg", "none", "--out"])
+        .arg(dir.path()));
+    assert_fails(&r, 2, "unknown algorithm `none`");
 }
 
 #[test]
