@@ -10,14 +10,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::header::{CACHE_CONTROL, PRAGMA};
 use http::{HeaderValue, StatusCode};
-use serde::Serialize;
 
 use crate::claims::{Claims, NoExtra};
 use crate::error::{Error, RequestError, TokenError, Unavailable};
@@ -27,6 +25,7 @@ use crate::sessions::{Sessions, TokenPair};
 use crate::store::ThrottlePolicy;
 use crate::web::gate::Gate;
 use crate::web::rejection::Rejection;
+use crate::web::token_pair::token_response;
 
 use body::{Media, login_credentials, media, read_body, refresh_token};
 pub use directory::{UserDirectory, UserRecord};
@@ -524,24 +523,6 @@ async fn method_not_allowed(State(auth): State<AuthRouter>) -> Response {
     auth.answer(Error::Request(RequestError::MethodNotAllowed {
         allow: "POST",
     }))
-}
-
-#[derive(Serialize)]
-struct TokenJson<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: i64,
-    refresh_token: &'a str,
-}
-
-fn token_response(pair: &TokenPair) -> Response {
-    Json(TokenJson {
-        access_token: &pair.access.token,
-        token_type: "Bearer",
-        expires_in: pair.expires_in(),
-        refresh_token: &pair.refresh.token,
-    })
-    .into_response()
 }
 
 /// Every answer of the router, success or refusal, carries tokens or says why there are none:

@@ -6,7 +6,8 @@
 //! - [`guard`]: the typed [`RequireRole`] / [`RequirePermission`] extractors and their markers;
 //! - [`layer`]: [`RequireLayer`], a guard for a whole router;
 //! - [`cookie`]: cookie transport for browsers, with CSRF protection;
-//! - [`rejection`]: the one mapping from an [`Error`](crate::Error) to an HTTP answer.
+//! - [`rejection`]: the one mapping from an [`Error`](crate::Error) to an HTTP answer;
+//! - [`token_pair`]: a [`TokenPair`](crate::TokenPair) as the RFC 6749 token response.
 
 pub(crate) mod cookie;
 pub(crate) mod credentials;
@@ -15,6 +16,7 @@ pub(crate) mod gate;
 mod guard;
 mod layer;
 pub(crate) mod rejection;
+pub(crate) mod token_pair;
 
 pub use cookie::{
     ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieConfig, CookieConfigBuilder,

@@ -72,7 +72,11 @@ fn keygen(dir: &Path, alg: &str, kid: Option<&str>) -> (String, PathBuf) {
     let r = run(&mut cmd);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let printed = r.stdout.trim().to_owned();
-    let ext = if alg.starts_with("HS") { "secret" } else { "pem" };
+    let ext = if alg.starts_with("HS") {
+        "secret"
+    } else {
+        "pem"
+    };
     // The file is named after --kid when given (for a secret, --kid names the file only).
     let name = kid.map_or_else(|| printed.clone(), str::to_owned);
     let path = dir.join(format!("{name}.{ext}"));

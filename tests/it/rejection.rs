@@ -354,3 +354,82 @@ async fn refusals_are_logged_with_reason_kid_and_sub_never_the_token() {
     assert_eq!(refusals[3]["level"], "DEBUG");
     assert_eq!(f(3)["reason"], "bearer token required");
 }
+
+/// A custom endpoint returning `Result<TokenPair, tokengate::Error>` answers as the ready router
+/// does: the RFC 6749 token response (never cached) on success, the one mapping on refusal.
+#[tokio::test]
+async fn custom_endpoints_answer_token_pairs_and_errors_like_the_ready_router() {
+    use std::sync::Arc;
+    use tokengate::{MemoryStore, Sessions, TokenPair};
+
+    let store = Arc::new(MemoryStore::new());
+    let ring = KeyRing::new(key()).expect("ring");
+    let issuer = Issuer::builder(ring.clone())
+        .issuer("iss")
+        .audience("aud")
+        .build()
+        .expect("issuer");
+    let verifier = Verifier::builder(ring)
+        .issuer("iss")
+        .audience("aud")
+        .revocation(store.clone())
+        .build()
+        .expect("verifier");
+    let sessions = Sessions::builder(issuer, verifier, store)
+        .build()
+        .expect("sessions");
+    let login = {
+        let sessions = sessions.clone();
+        move || async move {
+            let pair: Result<TokenPair, Error> = sessions.start(Grant::new("alice")).await;
+            pair
+        }
+    };
+    let app = Router::new().route("/custom/login", get(login)).route(
+        "/custom/refused",
+        get(|| async { Err::<TokenPair, _>(Error::InvalidGrant) }),
+    );
+    let ok = app
+        .clone()
+        .oneshot(
+            Request::get("/custom/login")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["cache-control"], "no-store");
+    assert_eq!(ok.headers()["pragma"], "no-cache");
+    assert_eq!(ok.headers()[CONTENT_TYPE], "application/json");
+    let body: serde_json::Value =
+        serde_json::from_slice(&ok.into_body().collect().await.expect("body").to_bytes())
+            .expect("json");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["access_token"].is_string() && body["refresh_token"].is_string());
+    assert!(body["expires_in"].as_i64().expect("expires_in") > 0);
+
+    let refused = app
+        .oneshot(
+            Request::get("/custom/refused")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers().get(WWW_AUTHENTICATE).is_none());
+    let body: serde_json::Value = serde_json::from_slice(
+        &refused
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes(),
+    )
+    .expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({"error": "invalid_grant", "error_description": "invalid credentials or grant"})
+    );
+}
