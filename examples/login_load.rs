@@ -22,7 +22,7 @@ use tokengate::{
 /// The only user.
 struct OneUser(UserRecord);
 
-#[async_trait::async_trait]
+#[tokengate::async_trait]
 impl UserDirectory for OneUser {
     async fn find_by_username(&self, username: &str) -> Result<Option<UserRecord>, BoxError> {
         Ok((username == "load").then(|| self.0.clone()))

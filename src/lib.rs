@@ -148,6 +148,11 @@ pub mod dangerous {
     pub use crate::verify::DangerousVerifier;
 }
 
+/// The attribute the [`UserDirectory`] and [`Store`] traits are written with (re-exported from
+/// the `async-trait` crate): put `#[tokengate::async_trait]` on an implementation, no extra
+/// dependency needed.
+pub use async_trait::async_trait;
+
 /// The JWK types used by [`KeyRing::jwks`] and [`Key::from_jwk`] (re-exported from
 /// `jsonwebtoken`).
 pub mod jwk {

@@ -38,7 +38,26 @@ impl fmt::Debug for UserRecord {
 /// example server implements it over SQLite with sqlx).
 ///
 /// An error from any method is answered 503 `temporarily_unavailable` (and logged); it never
-/// counts as a failed login.
+/// counts as a failed login. Implement it with `#[tokengate::async_trait]`:
+///
+/// ```
+/// use tokengate::{BoxError, PasswordHash, UserDirectory, UserRecord};
+///
+/// struct NoUsers;
+///
+/// #[tokengate::async_trait]
+/// impl UserDirectory for NoUsers {
+///     async fn find_by_username(&self, _: &str) -> Result<Option<UserRecord>, BoxError> {
+///         Ok(None)
+///     }
+///     async fn find_by_subject(&self, _: &str) -> Result<Option<UserRecord>, BoxError> {
+///         Ok(None)
+///     }
+///     async fn update_password_hash(&self, _: &str, _: &PasswordHash) -> Result<(), BoxError> {
+///         Ok(())
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait UserDirectory: Send + Sync + 'static {
     /// The user a login names, or `None` when there is no such user.

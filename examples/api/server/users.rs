@@ -1,10 +1,10 @@
 //! The example's users: a SQLite table through sqlx, created on start, with the demo users seeded
 //! into an empty database.
 
-use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use tokengate::async_trait;
 use tokengate::{BoxError, PasswordHash, Passwords, UserDirectory, UserRecord};
 
 /// The demo users: (username, password, roles).
