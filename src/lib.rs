@@ -68,6 +68,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `cli` | the `tokengate` binary (keygen, jwks, mint, inspect, verify, hash-password) and its library module `cli`; install with `cargo install --path . --features cli` |
+//! | `testing` | [`testing::TestTokens`](crate::testing): tokens (roles, permissions, extra claims, expired, not yet valid) and a matching `Gate` with a fixed clock, for handler tests without a login |
 //! | `redis` | [`RedisStore`]: revocations, refresh-token families and login throttling shared by every instance of a service |
 //!
 //! ## Layout
@@ -101,6 +102,8 @@ mod web;
 // Tools.
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use claims::{Claims, NoExtra};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -22,6 +22,8 @@ mod refresh;
 mod rejection;
 mod roundtrip;
 mod store;
+#[cfg(feature = "testing")]
+mod testing;
 mod vectors;
 mod verify_cache;
 mod verify_rejects;
