@@ -431,13 +431,17 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
         if let Some(problem) = problem {
             return Ok(Err(problem));
         }
-        let extra = T::deserialize(de::value::MapDeserializer::new(
-            extras.into_iter().map(|(k, v)| (CowKey(k), v)),
-        ));
-        let Ok(extra) = extra else {
-            return Ok(Err(Error::Token(TokenError::InvalidJson(
-                TokenPart::Claims,
-            ))));
+        // The member whose value is being read, so that a failure can name it.
+        let current: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+        let extra = T::deserialize(de::value::MapDeserializer::new(extras.into_iter().map(
+            |(k, v)| {
+                *current.borrow_mut() = Some(k.to_string());
+                (CowKey(k), v)
+            },
+        )));
+        let extra = match extra {
+            Ok(extra) => extra,
+            Err(e) => return Ok(Err(app_claims_error(&e, current.into_inner()))),
         };
         let claims = (|| {
             Ok(Claims {
@@ -473,6 +477,26 @@ impl<'de> IntoDeserializer<'de, serde_json::Error> for CowKey<'de> {
     type Deserializer = de::value::CowStrDeserializer<'de, serde_json::Error>;
     fn into_deserializer(self) -> Self::Deserializer {
         de::value::CowStrDeserializer::new(self.0)
+    }
+}
+
+/// Why the application's claims type refused the token's members, naming the claim: serde's
+/// "missing field" names a field of the application's type; otherwise the member being read when
+/// it failed. The value is never shown (serde's own message can quote it).
+fn app_claims_error(error: &serde_json::Error, reading: Option<String>) -> Error {
+    let text = error.to_string();
+    if let Some(name) = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+    {
+        return Error::Token(TokenError::MissingAppClaim(name.to_owned()));
+    }
+    match reading {
+        Some(name) if name.len() <= 64 && !name.chars().any(char::is_control) => {
+            Error::Token(TokenError::InvalidAppClaim(name))
+        }
+        _ => Error::Token(TokenError::InvalidJson(TokenPart::Claims)),
     }
 }
 
@@ -630,11 +654,24 @@ mod tests {
             parse::<Extra>(format!(r#"{{{BASE},"tenant":"acme","level":3}}"#).as_bytes()).unwrap();
         assert_eq!(c.extra.tenant, "acme");
         assert_eq!(c.extra.level, 3);
-        let missing = parse::<Extra>(format!("{{{BASE}}}").as_bytes());
-        assert!(matches!(
-            missing,
-            Err(Error::Token(TokenError::InvalidJson(TokenPart::Claims)))
-        ));
+        // A claim the application's type requires is missing: named.
+        let missing = parse::<Extra>(format!("{{{BASE}}}").as_bytes()).unwrap_err();
+        assert!(
+            matches!(&missing, Error::Token(TokenError::MissingAppClaim(name)) if name == "tenant"),
+            "{missing:?}"
+        );
+        assert_eq!(missing.to_string(), "claim `tenant` missing");
+        // A claim of the wrong type: named, its value never shown.
+        let wrong = parse::<Extra>(
+            format!(r#"{{{BASE},"tenant":"acme","level":"secret-ish"}}"#).as_bytes(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&wrong, Error::Token(TokenError::InvalidAppClaim(name)) if name == "level"),
+            "{wrong:?}"
+        );
+        assert_eq!(wrong.to_string(), "claim `level` has an invalid value");
+        assert!(!format!("{wrong} {wrong:?}").contains("secret-ish"));
     }
 
     #[test]

@@ -84,6 +84,14 @@ pub enum TokenError {
     /// A required claim is absent (`exp`, `iss`, `aud`; `sub` and `jti` where the verifier needs them).
     #[error("claim `{0}` missing")]
     MissingClaim(&'static str),
+    /// A claim the application's claims type requires is absent (the name is a field of that
+    /// type, never a value from the token).
+    #[error("claim `{0}` missing")]
+    MissingAppClaim(String),
+    /// A member of the token does not fit the application's claims type (wrong JSON type or
+    /// value); the text names the member, never its value.
+    #[error("claim `{0}` has an invalid value")]
+    InvalidAppClaim(String),
     /// `exp` is in the past (beyond the leeway).
     #[error("token expired")]
     Expired,

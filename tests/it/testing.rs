@@ -129,3 +129,34 @@ async fn the_clock_moves_a_valid_token_past_its_expiry() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("token expired"), "{challenge}");
 }
+
+/// A token without a claim the application's type requires is refused naming the claim (it used
+/// to say only "token claims is not a valid JSON object").
+#[tokio::test]
+async fn a_missing_app_claim_is_named_in_the_refusal() {
+    let tokens = TestTokens::new();
+    let app = app(&tokens);
+    let plain = tokens.access(&Grant::new("dave"));
+    let (status, challenge, body) = call(&app, "/tenant", &plain).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        challenge
+            .ends_with(r#"error="invalid_token", error_description="claim `tenant_id` missing""#),
+        "{challenge}"
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+        serde_json::json!({"error": "invalid_token", "error_description": "claim `tenant_id` missing"})
+    );
+    #[derive(Serialize)]
+    struct Numeric {
+        tenant_id: u32,
+    }
+    let numeric = tokens.access(&Grant::new("erin").extra(Numeric { tenant_id: 7 }));
+    let (status, challenge, _) = call(&app, "/tenant", &numeric).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        challenge.ends_with(r#"error_description="claim `tenant_id` has an invalid value""#),
+        "{challenge}"
+    );
+}
