@@ -65,6 +65,8 @@
 //!   contain tokens, claim values or keys.
 //! - **Revocation fails closed.** With a revocation hook, [`Verifier::verify`] refuses a token
 //!   whose revocation state cannot be known.
+//! - **Logout cannot be silently off.** [`Sessions`] and [`AuthRouter`] refuse to build over a
+//!   verifier or gate without a revocation hook ([`Error::Config`] naming `revocation`).
 //!
 //! ## Features
 //!
