@@ -58,10 +58,15 @@
 //!   `exp`/`nbf`/`iat` are checked with a 30-second leeway; a wrongly typed registered claim or a
 //!   duplicate member makes the token invalid; unknown `crit` headers are refused; embedded
 //!   `jwk`/`jku`/`x5u` are never trusted or fetched; tokens over 8 KiB are refused unread.
+//! - **Application claims cannot grant privileges.** [`Issuer::issue`] refuses a
+//!   [`Grant::extra`] member named like a claim tokengate owns (`roles`, `permissions`, `scope`,
+//!   `sid`, the registered claims, ...) with [`Error::Config`] naming the member.
 //! - **Nothing secret is printed.** `Debug` of keys and issued tokens is redacted; error texts never
 //!   contain tokens, claim values or keys.
 //! - **Revocation fails closed.** With a revocation hook, [`Verifier::verify`] refuses a token
 //!   whose revocation state cannot be known.
+//! - **Logout cannot be silently off.** [`Sessions`] and [`AuthRouter`] refuse to build over a
+//!   verifier or gate without a revocation hook ([`Error::Config`] naming `revocation`).
 //!
 //! ## Features
 //!

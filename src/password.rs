@@ -3,12 +3,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Argon2, Params, Version};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
@@ -111,9 +109,9 @@ impl Verification {
 ///   than `max_len` (default [`DEFAULT_MAX_PASSWORD_LEN`], 1024 bytes) is refused with
 ///   [`RequestError::PasswordTooLong`](crate::RequestError::PasswordTooLong) before any work.
 /// - The copies handed to the hashing threads are zeroized when dropped.
-/// - [`Passwords::verify_or_dummy`] checks a password of an unknown user against a dummy hash made
-///   with the configured parameters, so an unknown user and a wrong password cost the same time
-///   and give the same answer.
+/// - [`Passwords::verify_or_dummy`] checks a password of an unknown user against a dummy hash with
+///   the configured parameters, made when the hasher is built, so an unknown user and a wrong
+///   password cost the same time (from the first login on) and give the same answer.
 /// - [`PasswordHash`] and the errors never print a password or a hash.
 ///
 /// Cloning is cheap and shares the hashing threads; they stop when the last clone is dropped.
@@ -143,7 +141,11 @@ struct Inner {
 struct Hasher {
     params: Params,
     max_len: usize,
-    dummy: OnceLock<Result<String, ()>>,
+    /// The PHC string unknown users are checked against (see [`dummy_hash`]).
+    dummy: String,
+    /// argon2 computations run so far (the unit tests check what each call costs).
+    #[cfg(test)]
+    runs: AtomicUsize,
 }
 
 impl fmt::Debug for Passwords {
@@ -242,7 +244,8 @@ impl PasswordsBuilder {
     /// # Errors
     /// [`Error::Config`] naming the setting: argon2 parameters out of range (`memory_kib`,
     /// `iterations`, `parallelism`), `max_len` or `workers` of zero, or a thread that cannot be
-    /// spawned.
+    /// spawned; [`InternalError::Crypto`](crate::InternalError::Crypto) when no random bytes can be
+    /// drawn for the dummy hash.
     pub fn build(self) -> Result<Passwords, Error> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| {
@@ -262,13 +265,16 @@ impl PasswordsBuilder {
         let queue = self
             .queue
             .unwrap_or(workers.saturating_mul(DEFAULT_QUEUE_PER_WORKER));
+        let dummy = dummy_hash(&params)?;
         let pool = Pool::start(workers, queue, self.low_priority)?;
         Ok(Passwords {
             inner: Arc::new(Inner {
                 hasher: Hasher {
                     params,
                     max_len: self.max_len,
-                    dummy: OnceLock::new(),
+                    dummy,
+                    #[cfg(test)]
+                    runs: AtomicUsize::new(0),
                 },
                 pool,
             }),
@@ -315,9 +321,10 @@ impl Passwords {
     }
 
     /// Checks the password of a login whose user may not exist: with `Some(hash)` this is
-    /// [`Passwords::verify`]; with `None` the password is checked against a dummy hash made once
-    /// (lazily) with the configured parameters and the answer is always
-    /// [`Verification::Invalid`] — after the same work as a wrong password for a real user.
+    /// [`Passwords::verify`]; with `None` the password is checked against a dummy hash with the
+    /// configured parameters, made when the [`Passwords`] was built, and the answer is always
+    /// [`Verification::Invalid`] — after the same work as a wrong password for a real user, from
+    /// the first call on.
     ///
     /// ```
     /// use tokengate::{Passwords, Verification};
@@ -411,6 +418,12 @@ impl Hasher {
         )
     }
 
+    /// Counts one argon2 computation (in unit tests; nothing otherwise).
+    fn count_run(&self) {
+        #[cfg(test)]
+        self.runs.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn check_len(&self, password: &str) -> Result<(), Error> {
         if password.len() > self.max_len {
             return Err(Error::Request(RequestError::PasswordTooLong {
@@ -425,6 +438,7 @@ impl Hasher {
         aws_lc_rs::rand::fill(salt.as_mut()).map_err(|_| Error::Internal(InternalError::Crypto))?;
         let salt = SaltString::encode_b64(salt.as_ref())
             .map_err(|_| Error::Internal(InternalError::Crypto))?;
+        self.count_run();
         let hash = self
             .argon2()
             .hash_password(password.as_bytes(), &salt)
@@ -451,6 +465,7 @@ impl Hasher {
             .map_or(Ok(Version::V0x13), Version::try_from)
             .map_err(|_| Error::Internal(InternalError::PasswordHashInvalid))?;
         let argon2 = Argon2::new(algorithm, version, params);
+        self.count_run();
         match argon2.verify_password(password.as_bytes(), &parsed) {
             Ok(()) if self.differs(&parsed) => Ok(Verification::ValidNeedsRehash),
             Ok(()) => Ok(Verification::Valid),
@@ -460,19 +475,8 @@ impl Hasher {
     }
 
     fn verify_dummy(&self, password: &str) -> Result<Verification, Error> {
-        let dummy = self.dummy.get_or_init(|| {
-            let mut random = Zeroizing::new([0u8; 24]);
-            aws_lc_rs::rand::fill(random.as_mut()).map_err(|_| ())?;
-            let secret = Zeroizing::new(STANDARD_NO_PAD.encode(random.as_ref()));
-            self.hash(&secret)
-                .map(PasswordHash::into_string)
-                .map_err(|_| ())
-        });
-        let dummy = dummy
-            .as_deref()
-            .map_err(|()| Error::Internal(InternalError::Crypto))?;
-        // The outcome is discarded: an unknown user never logs in, even with the dummy's secret.
-        let _ = self.verify(password, dummy)?;
+        // The outcome is discarded: an unknown user never logs in, whatever the password.
+        let _ = self.verify(password, &self.dummy)?;
         Ok(Verification::Invalid)
     }
 
@@ -503,6 +507,32 @@ impl Hasher {
             || stored.p_cost() != self.params.p_cost()
             || output_len != Some(Params::DEFAULT_OUTPUT_LEN)
     }
+}
+
+/// The dummy hash unknown users are checked against: an argon2id PHC string with the configured
+/// parameters, a random salt and a random 32-byte output.
+///
+/// It is made when [`Passwords`] is built, so that the first unknown-user check costs one argon2
+/// run like every later one (a dummy made on first use cost that check two runs: a one-time signal
+/// that the user does not exist). It needs no hashing: checking a password against it runs argon2
+/// over the salt and parameters exactly as for a real hash, and compares with an output nobody
+/// knows a password for (the outcome is discarded anyway).
+fn dummy_hash(params: &Params) -> Result<String, Error> {
+    fn crypto<E>(_: E) -> Error {
+        Error::Internal(InternalError::Crypto)
+    }
+    let mut random = Zeroizing::new([0u8; 16 + Params::DEFAULT_OUTPUT_LEN]);
+    aws_lc_rs::rand::fill(random.as_mut()).map_err(crypto)?;
+    let (salt, output) = random.split_at(16);
+    let salt = SaltString::encode_b64(salt).map_err(crypto)?;
+    let hash = argon2::PasswordHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: params.try_into().map_err(crypto)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(output).map_err(crypto)?),
+    };
+    Ok(hash.to_string())
 }
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -697,6 +727,32 @@ mod tests {
             p.verify_blocking("x", &h).unwrap(),
             Verification::ValidNeedsRehash
         );
+    }
+
+    /// Regression: the dummy hash for unknown users was made by the first unknown-user check, which
+    /// then cost two argon2 runs where a wrong password costs one: a one-time signal, after each
+    /// start, that the user does not exist.
+    #[tokio::test]
+    async fn first_unknown_user_check_costs_one_argon2_run_like_a_wrong_password() {
+        let p = small();
+        let runs = || p.inner.hasher.runs.load(Ordering::Relaxed);
+        let stored = p.hash_blocking("right").unwrap();
+        let before = runs();
+        assert_eq!(
+            p.verify("wrong", stored.as_str()).await.unwrap(),
+            Verification::Invalid
+        );
+        assert_eq!(runs() - before, 1, "a wrong password costs one run");
+        // The dummy is a hash with the configured parameters (so it costs what a real one does).
+        assert!(!p.needs_rehash(&p.inner.hasher.dummy).unwrap());
+        for check in ["first", "second"] {
+            let before = runs();
+            assert_eq!(
+                p.verify_or_dummy("guess", None).await.unwrap(),
+                Verification::Invalid
+            );
+            assert_eq!(runs() - before, 1, "the {check} unknown-user check");
+        }
     }
 
     /// Regression: the slot was freed after the result was sent, so a caller issuing its next job

@@ -129,8 +129,31 @@ impl SessionsBuilder {
     /// Builds the service.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `lifetime` or `idle_timeout` when zero.
+    /// [`Error::Config`] naming `revocation` when the verifier has no revocation hook (see
+    /// below), `lifetime` or `idle_timeout` when zero.
+    ///
+    /// # Why a verifier without a revocation hook is refused
+    ///
+    /// Logout ([`Sessions::logout`], [`Sessions::revoke_session`], [`Sessions::logout_everywhere`])
+    /// writes revocations to the store; an access token is refused afterwards only by a verifier
+    /// that asks the store, through [`VerifierBuilder::revocation`](crate::VerifierBuilder::revocation).
+    /// Without the hook every piece builds, logout answers success, and the access token keeps
+    /// verifying until it expires: a promise silently broken. So this is a build error naming
+    /// what is missing, rather than a hook wired here from the store: a verifier is fixed once
+    /// built and is cloned into the application's `Gate`s, which check the access tokens on its
+    /// routes; a hook set on this service's own copy would leave those copies unaware of every
+    /// logout, and nothing here can reach them. (The `AuthRouter` builder refuses a `Gate`
+    /// without a hook for the same reason.) The hook need not be this very store object (a
+    /// wrapper adding metrics, or another client of the same Redis, is fine), but it must answer
+    /// from the revocations this store records.
     pub fn build(self) -> Result<Sessions, Error> {
+        if self.verifier.revocation().is_none() {
+            return Err(Error::config(
+                "revocation",
+                "the verifier has no revocation hook, so logged-out access tokens would keep \
+                 verifying; build it with `.revocation(store)`",
+            ));
+        }
         if self.lifetime.is_zero() {
             return Err(Error::config("lifetime", "must be greater than zero"));
         }
@@ -155,8 +178,8 @@ fn secs(d: Duration) -> i64 {
 
 impl Sessions {
     /// Starts building over an issuer (mints), a verifier (checks refresh tokens; its key ring,
-    /// issuer and audience must accept the issuer's tokens) and a store (families, revocations).
-    /// Give all three the same clock.
+    /// issuer and audience must accept the issuer's tokens, and its revocation hook must be the
+    /// store's) and a store (families, revocations). Give all three the same clock.
     pub fn builder(issuer: Issuer, verifier: Verifier, store: Arc<dyn Store>) -> SessionsBuilder {
         SessionsBuilder {
             issuer,
@@ -237,7 +260,7 @@ impl Sessions {
     /// # let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[9; 32])?)?;
     /// # let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     /// # let issuer = Issuer::builder(ring.clone()).issuer("me").audience("api").build()?;
-    /// # let verifier = Verifier::builder(ring).issuer("me").audience("api").build()?;
+    /// # let verifier = Verifier::builder(ring).issuer("me").audience("api").revocation(store.clone()).build()?;
     /// # let sessions = Sessions::builder(issuer, verifier, store).build()?;
     /// let pair = sessions.start(Grant::new("bob").role("viewer")).await?;
     /// // Bob was promoted since: the new access token says so.

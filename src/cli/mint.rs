@@ -8,23 +8,8 @@ use serde_json::{Map, Value};
 use super::keyfile::{self, SECRET_ALG};
 use super::{Failure, Output, Parties};
 use crate::error::{Error, KeyError};
-use crate::issue::{Grant, Issuer};
+use crate::issue::{Grant, Issuer, RESERVED_CLAIMS};
 use crate::keys::{Algorithm, Key, KeyRing};
-
-/// Claims tokengate writes itself; `--claim` may not set them.
-const RESERVED: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "sid",
-    "roles",
-    "permissions",
-    "scope",
-];
 
 /// Longest `--ttl` accepted: 366 days.
 const MAX_TTL: Duration = Duration::from_secs(366 * 86_400);
@@ -62,7 +47,7 @@ pub(super) struct Args {
     parties: Parties,
     /// An extra claim; VALUE is JSON when it parses as JSON (`n=3`, `ok=true`, `tags=["a"]`),
     /// else a string. Registered and tokengate claims (iss sub aud exp nbf iat jti sid roles
-    /// permissions scope) are refused.
+    /// permissions scope cnf auth_time typ) are refused.
     #[arg(long = "claim", value_name = "NAME=VALUE", value_parser = parse_claim)]
     claims: Vec<(String, Value)>,
 }
@@ -142,7 +127,7 @@ fn parse_claim(text: &str) -> Result<(String, Value), String> {
     if name.is_empty() {
         return Err("the claim name is empty".into());
     }
-    if RESERVED.contains(&name) {
+    if RESERVED_CLAIMS.contains(&name) {
         return Err(format!(
             "`{name}` is set by tokengate itself (use --sub, --role, --permission, --ttl, --iss, --aud)"
         ));

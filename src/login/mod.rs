@@ -266,9 +266,23 @@ impl AuthRouterBuilder {
     /// Builds the router.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `account_throttle` or `client_throttle` when a policy allows zero
-    /// failures or has a zero window or lock-out, and `max_body_bytes` when it is zero.
+    /// [`Error::Config`] naming `revocation` when the gate's verifier has no revocation hook,
+    /// `account_throttle` or `client_throttle` when a policy allows zero failures or has a zero
+    /// window or lock-out, and `max_body_bytes` when it is zero.
+    ///
+    /// The gate checks the access token of `POST /logout` and `DELETE /session`, and is the one
+    /// the application's own routes usually share: without a hook it would keep accepting the
+    /// tokens those routes just logged out. (The [`Sessions`] builder refuses a verifier without
+    /// a hook for the same reason; see [`SessionsBuilder::build`](crate::SessionsBuilder::build)
+    /// for why this is a build error rather than a hook wired from the store.)
     pub fn build(self) -> Result<AuthRouter, Error> {
+        if self.gate.verifier().revocation().is_none() {
+            return Err(Error::config(
+                "revocation",
+                "the gate's verifier has no revocation hook, so logged-out access tokens would \
+                 keep verifying; build it with `.revocation(store)`",
+            ));
+        }
         for (name, p) in [
             ("account_throttle", &self.account),
             ("client_throttle", &self.client),

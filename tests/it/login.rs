@@ -1299,6 +1299,67 @@ async fn corrupt_stored_hash_is_500_without_detail() {
     assert_eq!(body["error_description"], "internal error");
 }
 
+/// Asserts that `result` is the build error naming the missing revocation hook.
+fn assert_needs_revocation<T: std::fmt::Debug>(result: Result<T, tokengate::Error>) {
+    match result {
+        Err(e @ tokengate::Error::Config { .. }) => {
+            assert_eq!(e.setting(), Some("revocation"), "{e}");
+        }
+        other => panic!("expected Error::Config naming `revocation`, got {other:?}"),
+    }
+}
+
+/// Regression: a verifier built without `.revocation(store)` (as the README's "In your service"
+/// verifier was), `Sessions` and the ready router all built, and after logout the access token
+/// kept verifying. Logout without a revocation hook is now a build error.
+#[tokio::test]
+async fn logout_without_a_revocation_hook_is_a_build_error() {
+    let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[2; 32]).unwrap()).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let issuer = Issuer::builder(ring.clone())
+        .issuer("i")
+        .audience("a")
+        .build()
+        .unwrap();
+    let verifier = |hook: Option<Arc<dyn Store>>| {
+        let mut b = Verifier::builder(ring.clone()).issuer("i").audience("a");
+        if let Some(store) = hook {
+            b = b.revocation(store);
+        }
+        b.build().unwrap()
+    };
+    let (bare, hooked) = (verifier(None), verifier(Some(store.clone())));
+
+    // Sessions over a verifier without a hook.
+    assert_needs_revocation(Sessions::builder(issuer.clone(), bare.clone(), store.clone()).build());
+    // The router with a gate without a hook (the sessions' own verifier has one).
+    let sessions = Sessions::builder(issuer, hooked.clone(), store)
+        .build()
+        .unwrap();
+    let router = |gate: Gate| {
+        AuthRouter::builder(
+            sessions.clone(),
+            small_passwords(),
+            Arc::new(Users::default()),
+            gate,
+        )
+        .build()
+    };
+    assert_needs_revocation(router(Gate::new(bare)));
+
+    // Hooks everywhere: it builds, and a logged-out access token is refused.
+    router(Gate::new(hooked.clone())).unwrap();
+    let pair = sessions.start(tokengate::Grant::new("u-1")).await.unwrap();
+    let claims: Claims = hooked.verify(&pair.access.token).await.unwrap();
+    sessions.logout(&claims).await.unwrap();
+    assert!(matches!(
+        hooked
+            .verify::<tokengate::NoExtra>(&pair.access.token)
+            .await,
+        Err(tokengate::Error::Token(tokengate::TokenError::Revoked))
+    ));
+}
+
 #[tokio::test]
 async fn builder_refuses_unusable_settings_and_applies_max_body_bytes() {
     let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[1; 32]).unwrap()).unwrap();
@@ -1311,6 +1372,7 @@ async fn builder_refuses_unusable_settings_and_applies_max_body_bytes() {
     let verifier = Verifier::builder(ring)
         .issuer("i")
         .audience("a")
+        .revocation(store.clone())
         .build()
         .unwrap();
     let sessions = Sessions::builder(issuer, verifier.clone(), store)

@@ -14,6 +14,7 @@ mod cookie;
 mod cookie_session;
 mod example_api;
 mod extract;
+mod issue;
 mod keys;
 mod login;
 mod password;

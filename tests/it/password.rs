@@ -231,6 +231,27 @@ async fn unknown_users_get_the_wrong_password_answer_after_the_same_work() {
 }
 
 #[tokio::test]
+async fn the_first_unknown_user_check_of_a_fresh_hasher_answers_like_a_wrong_password() {
+    // The dummy hash is made when the hasher is built, with its parameters (the argon2 run count
+    // of the first check is asserted by the unit test `first_unknown_user_check_costs_one_argon2_
+    // run_like_a_wrong_password`, which can see the counter).
+    for (m, t, p) in [(64, 1, 1), (96, 2, 2), (256, 3, 4)] {
+        let fresh = Passwords::builder()
+            .memory_kib(m)
+            .iterations(t)
+            .parallelism(p)
+            .workers(1)
+            .build()
+            .unwrap();
+        assert_eq!(
+            fresh.verify_or_dummy("guess", None).await.unwrap(),
+            Verification::Invalid,
+            "m={m} t={t} p={p}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_dummy_check_takes_a_hashing_slot_like_a_real_one() {
     // One worker, no queue: while the dummy check runs, a second request is refused, which shows
     // the unknown-user path does the same pool work as a real verification.

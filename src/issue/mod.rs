@@ -1,5 +1,9 @@
 //! Minting tokens.
 
+mod extra;
+
+pub(crate) use extra::RESERVED_CLAIMS;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +37,11 @@ pub struct Grant<T = NoExtra> {
     pub sid: Option<String>,
     /// A lifetime for this token instead of the issuer's default for its kind.
     pub ttl: Option<Duration>,
-    /// The application's own claims.
+    /// The application's own claims, written as members of the token's claims (like
+    /// `#[serde(flatten)]`): a struct, a map, `()`, or [`NoExtra`]. A member named like a claim
+    /// tokengate owns — `iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, `sid`, `roles`,
+    /// `permissions`, `scope`, `cnf`, `auth_time`, `typ` — is refused by [`Issuer::issue`]: roles,
+    /// permissions and the session go in the fields above.
     pub extra: T,
 }
 
@@ -219,8 +227,27 @@ impl Issuer {
     /// Mints an access token.
     ///
     /// # Errors
+    /// [`Error::Config`] naming `extra` when the grant's application claims hold a member
+    /// tokengate owns (see [`Grant::extra`]; the text names the member, never its value);
     /// [`KeyError::NoSigningKey`](crate::KeyError::NoSigningKey), [`InternalError::Crypto`](crate::InternalError::Crypto), [`InternalError::Serialize`](crate::InternalError::Serialize) for unserializable extra
     /// claims.
+    ///
+    /// # Security
+    /// The grant's `roles`, `permissions` and `sid` are the only way to put those claims in a
+    /// token: application claims cannot add roles, a `scope`, another session's `sid`, or change
+    /// `sub`, `exp` and the other registered claims.
+    ///
+    /// ```
+    /// use tokengate::{Algorithm, Error, Grant, Issuer, Key, KeyRing};
+    /// let ring = KeyRing::new(Key::from_secret(Algorithm::HS256, &[42u8; 32])?)?;
+    /// let issuer = Issuer::builder(ring).issuer("https://auth.example").audience("api").build()?;
+    ///
+    /// let profile = serde_json::json!({"tenant": "t-1", "roles": ["admin"]});
+    /// let err = issuer.issue_access(&Grant::new("mallory").extra(profile)).unwrap_err();
+    /// assert!(matches!(&err, Error::Config { setting, .. } if setting == "extra"));
+    /// assert!(err.to_string().contains("`roles`"));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn issue_access<T: Serialize>(&self, grant: &Grant<T>) -> Result<Issued, Error> {
         self.issue(TokenKind::Access, grant)
     }
@@ -250,6 +277,7 @@ impl Issuer {
         });
         let exp = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
         let jti = new_id()?;
+        let refused = extra::Refused::new(None);
         let claims = OutClaims {
             iss: &self.iss,
             sub: &grant.sub,
@@ -261,9 +289,21 @@ impl Issuer {
             sid: grant.sid.as_deref(),
             roles: &grant.roles,
             permissions: &grant.permissions,
-            extra: &grant.extra,
+            extra: extra::Checked {
+                value: &grant.extra,
+                refused: &refused,
+            },
         };
-        let token = jws::sign(key, kind.typ(), &claims)?;
+        let token = jws::sign(key, kind.typ(), &claims).map_err(|e| match refused.get() {
+            Some(member) => Error::config(
+                "extra",
+                format!(
+                    "member `{member}` is set by tokengate, not by application claims \
+                     (roles, permissions and the session go in the grant's own fields)"
+                ),
+            ),
+            None => e,
+        })?;
         Ok(Issued {
             token,
             kind,
@@ -388,7 +428,7 @@ struct OutClaims<'a, T> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     permissions: &'a [String],
     #[serde(flatten)]
-    extra: &'a T,
+    extra: extra::Checked<'a, T>,
 }
 
 /// Serializes `aud` as a string when there is one.
