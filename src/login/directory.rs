@@ -87,7 +87,26 @@ pub trait UserDirectory: Send + Sync + 'static {
         let _ = (subject, hash);
         Ok(())
     }
+
+    /// The application's own claims for `user`'s tokens — the members of a JSON object, such as
+    /// `{"tenant_id": "acme"}` — asked at login and again at every refresh, so that a change
+    /// reaches the next token. Handlers read them as `Claims<T>` with the application's `T`.
+    /// The default adds none.
+    ///
+    /// A member tokengate writes itself (`sub`, `roles`, `permissions`, `sid`, `exp`, …) is
+    /// refused: the login or refresh fails with a 500 and the cause is logged (see
+    /// [`Issuer::issue_access`](crate::Issuer::issue_access)).
+    ///
+    /// # Errors
+    /// Whatever the backend reports when it cannot answer (the request gets 503).
+    async fn claims(&self, user: &UserRecord) -> Result<AppClaims, BoxError> {
+        let _ = user;
+        Ok(AppClaims::new())
+    }
 }
+
+/// The application's claims a [`UserDirectory`] adds to a user's tokens: JSON members by name.
+pub type AppClaims = serde_json::Map<String, serde_json::Value>;
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,7 @@ use crate::web::rejection::Rejection;
 use crate::web::token_pair::token_response;
 
 use body::{Media, login_credentials, media, read_body, refresh_token};
-pub use directory::{UserDirectory, UserRecord};
+pub use directory::{AppClaims, UserDirectory, UserRecord};
 use throttle::{account_key, client_ip, client_key};
 
 /// Default largest request body the `/auth` routes read: 16 KiB. Larger bodies are answered 413.
@@ -413,9 +413,15 @@ impl AuthRouter {
         if verification == Verification::ValidNeedsRehash {
             self.rehash(&user.subject, &creds.password).await;
         }
+        let extra = inner
+            .users
+            .claims(&user)
+            .await
+            .map_err(|e| Error::Unavailable(Unavailable::Directory(e)))?;
         let grant = Grant::new(user.subject.clone())
             .roles(user.roles)
-            .permissions(user.permissions);
+            .permissions(user.permissions)
+            .extra(extra);
         let pair = inner.sessions.start(grant).await?;
         tracing::info!(target: LOG_TARGET, sub = %user.subject, client = ?ip, "login succeeded");
         Ok(pair)
@@ -467,9 +473,16 @@ impl AuthRouter {
             .refresh_with(token, |claims: Claims<NoExtra>| async move {
                 check(&claims)?;
                 match users.find_by_subject(&claims.sub).await {
-                    Ok(Some(user)) if !user.disabled => Ok(Grant::new(claims.sub)
-                        .roles(user.roles)
-                        .permissions(user.permissions)),
+                    Ok(Some(user)) if !user.disabled => {
+                        let extra = users
+                            .claims(&user)
+                            .await
+                            .map_err(|e| Error::Unavailable(Unavailable::Directory(e)))?;
+                        Ok(Grant::new(claims.sub)
+                            .roles(user.roles)
+                            .permissions(user.permissions)
+                            .extra(extra))
+                    }
                     Ok(_) => {
                         // Disabled or deleted: end the session too, not just this refresh.
                         if let Some(sid) = &claims.sid {

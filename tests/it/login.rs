@@ -30,6 +30,12 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 // ----- an in-memory user directory -----
 
+/// The application's claim the `/tenant` route reads.
+#[derive(Clone, serde::Deserialize)]
+struct Tenant {
+    tenant_id: String,
+}
+
 #[derive(Default)]
 struct Users {
     /// username → record
@@ -37,6 +43,8 @@ struct Users {
     hash_updates: AtomicUsize,
     /// When set, every lookup fails (the database is down).
     down: AtomicBool,
+    /// subject → the application's claims for that user's tokens.
+    claims: Mutex<HashMap<String, tokengate::AppClaims>>,
 }
 
 impl Users {
@@ -94,6 +102,17 @@ impl UserDirectory for Users {
         user.password_hash = hash.as_str().to_owned();
         self.hash_updates.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    async fn claims(&self, user: &UserRecord) -> Result<tokengate::AppClaims, BoxError> {
+        self.check_up()?;
+        Ok(self
+            .claims
+            .lock()
+            .unwrap()
+            .get(&user.subject)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -248,6 +267,10 @@ impl Server {
         .unwrap();
         let app = Router::new()
             .route("/me", get(|claims: Claims| async move { Json(claims) }))
+            .route(
+                "/tenant",
+                get(|claims: Claims<Tenant>| async move { claims.extra.tenant_id }),
+            )
             .nest("/auth", auth.router())
             .with_state(gate);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1491,4 +1514,90 @@ async fn without_connect_info_only_accounts_are_counted() {
         .await;
     }
     tokens(s.login("nia", "pw-nia").await).await;
+}
+
+// ----- the application's claims through the ready router -----
+
+/// The directory's `claims` reach the tokens at login, and are read again at refresh: a changed
+/// tenant and changed roles reach the refreshed token (the router used to mint only roles and
+/// permissions, so apps rewrote login and refresh to carry a `tenant_id`).
+#[tokio::test]
+async fn the_ready_router_carries_the_apps_claims_and_rereads_them_at_refresh() {
+    let s = Server::start(Options::default()).await;
+    s.add_user("mia", "mia-password", &["viewer"]).await;
+    let set_tenant = |tenant: &str| {
+        s.users.claims.lock().unwrap().insert(
+            "sub-mia".into(),
+            [("tenant_id".to_owned(), json!(tenant))]
+                .into_iter()
+                .collect(),
+        );
+    };
+    set_tenant("acme");
+    let (access, refresh) = tokens(s.login("mia", "mia-password").await).await;
+    let tenant = s
+        .http
+        .get(s.url("/tenant"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tenant.status(), StatusCode::OK);
+    assert_eq!(tenant.text().await.unwrap(), "acme");
+
+    set_tenant("globex");
+    s.users.edit("mia", |u| u.roles = vec!["admin".into()]);
+    let (access2, _) = tokens(s.refresh(&refresh).await).await;
+    let tenant = s
+        .http
+        .get(s.url("/tenant"))
+        .bearer_auth(&access2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tenant.text().await.unwrap(), "globex");
+    let me: Value = s
+        .http
+        .get(s.url("/me"))
+        .bearer_auth(&access2)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"], json!(["admin"]));
+
+    // A token without the claim is refused by a handler that needs it, naming the claim.
+    s.add_user("noel", "noel-password", &[]).await;
+    let (plain, _) = tokens(s.login("noel", "noel-password").await).await;
+    let refused = s
+        .http
+        .get(s.url("/tenant"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error_description"], "claim `tenant_id` missing");
+}
+
+/// A directory that hands out a claim tokengate writes itself (`roles` here) cannot grant it: the
+/// login fails (500, cause logged), no token is minted.
+#[tokio::test]
+async fn directory_claims_cannot_set_a_claim_tokengate_writes() {
+    let s = Server::start(Options::default()).await;
+    s.add_user("max", "max-password", &["viewer"]).await;
+    s.users.claims.lock().unwrap().insert(
+        "sub-max".into(),
+        [("roles".to_owned(), json!(["admin"]))]
+            .into_iter()
+            .collect(),
+    );
+    let r = s.login("max", "max-password").await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "server_error");
+    assert!(body.get("access_token").is_none());
 }
