@@ -120,8 +120,8 @@ pub use issue::{DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Grant, Issued, Issuer, 
 pub use jws::TokenKind;
 pub use keys::{Algorithm, Key, KeyRing, MIN_RSA_BITS, min_secret_len};
 pub use login::{
-    AppClaims, AuthRouter, AuthRouterBuilder, DEFAULT_MAX_BODY_BYTES, MAX_USERNAME_LEN,
-    UserDirectory, UserRecord,
+    AppClaims, Auth, AuthBuilder, AuthRouter, AuthRouterBuilder, DEFAULT_MAX_BODY_BYTES,
+    MAX_USERNAME_LEN, UserDirectory, UserRecord,
 };
 pub use password::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM,

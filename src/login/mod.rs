@@ -1,6 +1,7 @@
 //! The ready `/auth` router: password login, refresh rotation and logout over the application's
 //! user directory.
 
+mod auth;
 mod body;
 mod cookie_routes;
 mod directory;
@@ -27,6 +28,7 @@ use crate::web::gate::Gate;
 use crate::web::rejection::Rejection;
 use crate::web::token_pair::token_response;
 
+pub use auth::{Auth, AuthBuilder};
 use body::{Media, login_credentials, media, read_body, refresh_token};
 pub use directory::{AppClaims, UserDirectory, UserRecord};
 use throttle::{account_key, client_ip, client_key};

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod auth;
 #[cfg(feature = "cli")]
 mod cli;
 mod cookie;
