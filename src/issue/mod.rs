@@ -2,6 +2,7 @@
 
 mod extra;
 
+#[cfg(feature = "cli")]
 pub(crate) use extra::RESERVED_CLAIMS;
 
 use std::fmt;

@@ -20,6 +20,7 @@ mod keys;
 mod login;
 mod password;
 mod rbac;
+mod readme;
 mod refresh;
 mod rejection;
 mod roundtrip;
