@@ -165,8 +165,10 @@ pub(super) fn parse_ttl(text: &str) -> Result<Duration, String> {
         digits.clear();
     }
     if !digits.is_empty() {
-        let n: u64 = digits.parse().map_err(|_| HELP.to_owned())?;
-        total = total.checked_add(n).ok_or("too long")?;
+        // `--ttl 15` could mean seconds or minutes: say which, never guess.
+        return Err(format!(
+            "`{digits}` needs a unit: {digits}s, {digits}m, {digits}h or {digits}d"
+        ));
     }
     let ttl = Duration::from_secs(total);
     if ttl.is_zero() {
@@ -186,7 +188,13 @@ mod tests {
     fn ttl_parses_units_and_refuses_nonsense() {
         assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5_400)));
-        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        // A bare number used to mean seconds silently (`--ttl 15` was 15 s, not 15 min).
+        assert_eq!(
+            parse_ttl("15"),
+            Err("`15` needs a unit: 15s, 15m, 15h or 15d".to_owned())
+        );
+        assert!(parse_ttl("1h30").is_err());
         assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
         for bad in [
             "",
