@@ -144,7 +144,7 @@ const LOG_TARGET: &str = "tokengate::login";
 /// use tokengate::*;
 ///
 /// struct OneUser(UserRecord);
-/// #[async_trait::async_trait]
+/// #[tokengate::async_trait]
 /// impl UserDirectory for OneUser {
 ///     async fn find_by_username(&self, name: &str) -> Result<Option<UserRecord>, BoxError> {
 ///         Ok((name == "alice").then(|| self.0.clone()))
