@@ -322,20 +322,21 @@ async fn disabled_user_cannot_log_in() {
 
 // ------------------------------------------------------------------ the built binary
 
-/// `target/<profile>/examples/api`. `cargo test` builds it, but `cargo test --all-targets`
-/// builds examples as test harnesses instead, so build the binary when it is missing.
+/// `target/<profile>/examples/api`, built from the current sources once per test run: `cargo
+/// test --all-targets` builds examples as test harnesses instead, and a binary left from an
+/// earlier build would test old code.
 fn example_binary() -> PathBuf {
-    static BUILT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let mut dir = std::env::current_exe().unwrap();
     dir.pop(); // the test binary
     if dir.ends_with("deps") {
         dir.pop();
     }
     let binary = dir.join("examples").join("api");
-    let _once = BUILT
+    let mut built = BUILT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !binary.exists() {
+    if !*built {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build.args(["build", "--example", "api"]);
@@ -344,6 +345,7 @@ fn example_binary() -> PathBuf {
         }
         let status = build.status().unwrap();
         assert!(status.success(), "cargo build --example api failed");
+        *built = true;
     }
     assert!(
         binary.exists(),
@@ -372,7 +374,26 @@ fn run_binary(vars: &[(&str, &str)]) -> (bool, String) {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every caller expects a refusal at start; a server that starts anyway is stopped and reported.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{vars:?}: the server started instead of refusing to: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -436,6 +457,24 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_setting() {
     let (_, stderr) = run_binary(&[("JWT_KEY_FILE", missing.to_str().unwrap())]);
     assert!(stderr.contains(missing.to_str().unwrap()), "{stderr}");
     drop(listening);
+}
+
+#[test]
+fn development_key_refused_on_a_public_bind() {
+    // Neither JWT_SECRET nor JWT_KEY_FILE (run_binary removes them): the development key, whose
+    // private half is in the repository, must not sign for a server reachable from elsewhere.
+    for bind in ["0.0.0.0:0", "[::]:0"] {
+        let (ok, stderr) = run_binary(&[("BIND", bind)]);
+        assert!(!ok, "{bind}: started with the development key");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("{bind}: {stderr}"));
+        for named in ["JWT_SECRET", "JWT_KEY_FILE", "BIND", "development key"] {
+            assert!(line.contains(named), "{bind}: {named} not in {line}");
+        }
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
 }
 
 #[test]
