@@ -519,3 +519,281 @@ fn development_key_warning_and_graceful_shutdown() {
     assert!(stderr.contains("development key"), "{stderr}");
     assert!(stderr.contains("shut down"), "{stderr}");
 }
+
+// ------------------------------------------------------------------ the published document
+
+/// Checks that `res` (the answer to `method path`) is listed in the published document with its
+/// status, its body's content type and every header the document says it carries; returns the body.
+async fn assert_documented(doc: &Value, method: &str, path: &str, res: reqwest::Response) -> Value {
+    let status = res.status().as_u16().to_string();
+    let operation = &doc["paths"][path][method.to_ascii_lowercase()];
+    assert!(
+        operation.is_object(),
+        "{method} {path} is not in openapi.json"
+    );
+    let listed = &operation["responses"][&status];
+    assert!(
+        listed.is_object(),
+        "{method} {path} answered {status}, which openapi.json does not list (it lists {:?})",
+        operation["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect::<Vec<_>>())
+    );
+    if let Some(headers) = listed["headers"].as_object() {
+        for (name, header) in headers {
+            if header["required"] == true {
+                assert!(
+                    res.headers().contains_key(name.as_str()),
+                    "{method} {path} {status}: no {name} header"
+                );
+            }
+        }
+    }
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = res.bytes().await.unwrap();
+    match listed["content"].as_object() {
+        Some(content) => {
+            let content_type = content_type.unwrap_or_default();
+            assert!(
+                content.contains_key(&content_type),
+                "{method} {path} {status}: content type {content_type} not listed"
+            );
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            if res_is_refusal(&status) {
+                assert_eq!(
+                    listed["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Refusal"
+                );
+                assert!(body["error"].is_string(), "{method} {path}: {body}");
+                assert!(
+                    body["error_description"].is_string(),
+                    "{method} {path}: {body}"
+                );
+            }
+            body
+        }
+        None => {
+            assert!(
+                body.is_empty(),
+                "{method} {path} {status}: undocumented body"
+            );
+            Value::Null
+        }
+    }
+}
+
+fn res_is_refusal(status: &str) -> bool {
+    status.starts_with('4') || status.starts_with('5')
+}
+
+#[tokio::test]
+async fn published_document_lists_every_refusal() {
+    let (base, _app) = start(&[]).await;
+    let client = reqwest::Client::new();
+    let doc: Value = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let send = |method: &str, path: &str| {
+        client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{base}{path}"),
+        )
+    };
+    let protected = [
+        ("GET", "/me"),
+        ("GET", "/editor/drafts"),
+        ("GET", "/admin/stats"),
+        ("POST", "/auth/logout"),
+        ("DELETE", "/auth/session"),
+    ];
+
+    // Credentials: empty or malformed bearer token (400), none (401, or 204 where optional),
+    // a bad token (401).
+    for (method, path) in protected {
+        for (authorization, expected) in [
+            (Some("Bearer"), 400),
+            (Some("Bearer "), 400),
+            (Some("Bearer a b"), 400),
+            (None, if method == "DELETE" { 204 } else { 401 }),
+            (Some("Bearer not.a.token"), 401),
+        ] {
+            let mut request = send(method, path);
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            let res = request.send().await.unwrap();
+            assert_eq!(
+                res.status().as_u16(),
+                expected,
+                "{method} {path} {authorization:?}"
+            );
+            let body = assert_documented(&doc, method, path, res).await;
+            if expected == 400 {
+                assert_eq!(body["error"], "invalid_request");
+            }
+        }
+    }
+    // The cookie of DELETE /auth/session is optional, and so is every other input of it.
+    let session_delete = &doc["paths"]["/auth/session"]["delete"];
+    assert!(
+        session_delete["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_object().is_some_and(serde_json::Map::is_empty)),
+        "DELETE /auth/session must list anonymous access: {session_delete}"
+    );
+    for param in session_delete["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert_ne!(param["required"], true, "{param}");
+    }
+
+    // Roles: 403 insufficient_scope.
+    for (user, path) in [
+        ("carol", "/editor/drafts"),
+        ("carol", "/admin/stats"),
+        ("bob", "/admin/stats"),
+    ] {
+        let token = login(&client, &base, user).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = get(&client, format!("{base}{path}"), &token).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{user} {path}");
+        assert_documented(&doc, "GET", path, res).await;
+    }
+
+    // Bodies of the /auth routes.
+    let big = "x".repeat(17 * 1024);
+    for path in ["/auth/login", "/auth/session", "/auth/refresh"] {
+        let json = |body: Value| send("POST", path).json(&body);
+        let mut cases = vec![
+            (json(json!({})), 400, "missing"),
+            (
+                json(json!({ "grant_type": "other" })),
+                400,
+                "unsupported_grant_type",
+            ),
+            (json(json!("a string")), 400, "object"),
+            (
+                send("POST", path)
+                    .header("content-type", "text/plain")
+                    .body("x"),
+                415,
+                "",
+            ),
+            (
+                send("POST", path)
+                    .header("content-type", "application/json")
+                    .body(big.clone()),
+                413,
+                "",
+            ),
+        ];
+        if path == "/auth/refresh" {
+            cases.push((
+                json(json!({ "refresh_token": "not.a.token" })),
+                401,
+                "invalid_grant",
+            ));
+        } else {
+            cases.push((
+                json(json!({ "username": "nobody", "password": "wrong" })),
+                401,
+                "invalid_grant",
+            ));
+        }
+        for (request, expected, says) in cases {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status().as_u16(), expected, "POST {path} ({says})");
+            let body = assert_documented(&doc, "POST", path, res).await;
+            assert!(
+                body.to_string().contains(says),
+                "POST {path}: {body} does not say {says}"
+            );
+        }
+    }
+
+    // Throttling: 429 + Retry-After once an account has had too many failures.
+    for path in ["/auth/login", "/auth/session"] {
+        let mut last = None;
+        for _ in 0..12 {
+            let res = send("POST", path)
+                .json(&json!({ "username": "locked-out", "password": "wrong" }))
+                .send()
+                .await
+                .unwrap();
+            if res.status() == StatusCode::TOO_MANY_REQUESTS {
+                last = Some(res);
+                break;
+            }
+        }
+        let res = last.unwrap_or_else(|| panic!("POST {path}: never throttled"));
+        assert_documented(&doc, "POST", path, res).await;
+    }
+
+    // Cookie mode: no refresh cookie (401), a live cookie session without its CSRF header (403).
+    let res = send("POST", "/auth/session/refresh").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_documented(&doc, "POST", "/auth/session/refresh", res).await;
+    let res = send("POST", "/auth/session")
+        .json(&json!({ "username": "bob", "password": "bob-dev-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_documented(&doc, "POST", "/auth/session", res).await;
+    let cookie = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+            .clone()
+    };
+    for (method, path, name) in [
+        ("POST", "/auth/session/refresh", "__Secure-refresh_token="),
+        ("POST", "/auth/logout", "__Host-access_token="),
+        ("DELETE", "/auth/session", "__Host-access_token="),
+    ] {
+        let res = send(method, path)
+            .header("cookie", cookie(name))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let body = assert_documented(&doc, method, path, res).await;
+        assert_eq!(body["error"], "csrf_failed");
+    }
+
+    // Another method on a listed path: 405 with Allow.
+    for (method, path) in [
+        ("PUT", "/auth/login"),
+        ("PUT", "/auth/session"),
+        ("POST", "/me"),
+    ] {
+        let res = send(method, path).send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert!(res.headers().contains_key("allow"), "{method} {path}");
+    }
+}

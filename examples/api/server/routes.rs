@@ -3,12 +3,12 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
@@ -194,8 +194,8 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /openapi.json`.
-pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi::document())
+pub(crate) async fn openapi_json() -> JsonBody<Value> {
+    JsonBody(openapi::document())
 }
 
 /// One structured log line per request: method, path (never the query, which could hold a
