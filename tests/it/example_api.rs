@@ -782,11 +782,12 @@ async fn published_document_lists_every_refusal() {
         assert_eq!(body["error"], "csrf_failed");
     }
 
-    // Another method on a listed path: 405 with Allow.
-    for (method, path) in [
-        ("PUT", "/auth/login"),
-        ("PUT", "/auth/session"),
-        ("POST", "/me"),
+    // Another method on a listed path: 405 with Allow, and the same refusal body as the others.
+    for (method, path, allow) in [
+        ("PUT", "/auth/login", "POST"),
+        ("PUT", "/auth/session", "POST, DELETE"),
+        ("POST", "/me", "GET, HEAD"),
+        ("DELETE", "/health", "GET, HEAD"),
     ] {
         let res = send(method, path).send().await.unwrap();
         assert_eq!(
@@ -794,6 +795,8 @@ async fn published_document_lists_every_refusal() {
             StatusCode::METHOD_NOT_ALLOWED,
             "{method} {path}"
         );
-        assert!(res.headers().contains_key("allow"), "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{method} {path}");
     }
 }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokengate::{AuthRouter, Gate, KeyRing, RequireRole, SharedClaims};
+use tokengate::{AuthRouter, Error, Gate, KeyRing, RequestError, RequireRole, SharedClaims};
 
 use super::openapi;
 use super::users::SqliteUsers;
@@ -61,6 +61,8 @@ pub(crate) fn router(state: AppState, auth: AuthRouter) -> Router {
         .route("/admin/stats", get(stats))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi_json))
+        // Before `nest`: it applies to the routes above; the `/auth` routes answer their own.
+        .method_not_allowed_fallback(method_not_allowed)
         .nest("/auth", auth.router())
         .with_state(state)
         .layer(middleware::from_fn(log_request))
@@ -190,6 +192,17 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
         ],
         state.jwks.to_string(),
     )
+        .into_response()
+}
+
+/// Another method on one of the routes above (all `GET`): 405 with `Allow`, in the crate's one
+/// refusal format like every other refusal.
+async fn method_not_allowed(State(state): State<AppState>) -> Response {
+    state
+        .gate
+        .reject(Error::Request(RequestError::MethodNotAllowed {
+            allow: "GET, HEAD",
+        }))
         .into_response()
 }
 
