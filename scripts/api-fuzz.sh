@@ -16,7 +16,9 @@ EXAMPLES=${API_FUZZ_EXAMPLES:-30}
 SEED=${API_FUZZ_SEED:-13}
 BUDGET=${API_FUZZ_SECONDS:-60}
 
-if ! schemathesis --version 2>/dev/null | grep -q 'version 4\.'; then
+# Run through the interpreter pip installs into, whatever PATH holds.
+schemathesis() { python3 -m schemathesis.cli "$@"; }
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(not m.version("schemathesis").startswith("4."))' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
 fi
 schemathesis --version
@@ -62,7 +64,7 @@ fuzz() {
     shift
     echo "== Schemathesis: $name"
     local started=$SECONDS
-    (cd "$work" && timeout $((BUDGET + 60)) schemathesis --config-file "$OLDPWD/scripts/api-fuzz.toml" \
+    (cd "$work" && timeout $((BUDGET + 60)) python3 -m schemathesis.cli --config-file "$OLDPWD/scripts/api-fuzz.toml" \
         run "http://127.0.0.1:$port/openapi.json" \
         --checks all --max-examples "$EXAMPLES" --seed "$SEED" --max-time "$BUDGET" \
         --workers 2 --no-color --suppress-health-check too_slow,filter_too_much "$@")
