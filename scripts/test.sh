@@ -6,7 +6,9 @@
 #   2. every Rust test: unit, integration, doc tests and the README's examples, all features;
 #   3. the interoperability check with PyJWT (installs PyJWT and cryptography with pip);
 #   4. the README's service example, driven by the README's curl session;
-#   5. the browser end-to-end test of the demo page in headless Chromium (installs chromium and
+#   5. the property-based run of the release example server against its own /openapi.json, with
+#      and without a valid token (installs Schemathesis with pip; scripts/api-fuzz.sh);
+#   6. the browser end-to-end test of the demo page in headless Chromium (installs chromium and
 #      the npm packages of tests/browser).
 # Safe to run again: it skips what is already installed. Exits non-zero when anything fails.
 set -euo pipefail
@@ -35,6 +37,10 @@ python3 scripts/interop.py "$target_dir/debug/examples/api"
 
 echo "== the README's service (examples/service.rs) and its curl session"
 scripts/readme-service.sh
+
+echo "== the example server against its /openapi.json: Schemathesis, release build"
+cargo build --release --example api
+scripts/api-fuzz.sh "$target_dir/release/examples/api"
 
 echo "== browser end-to-end: the demo page in headless Chromium"
 scripts/browser-test.sh

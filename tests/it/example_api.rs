@@ -322,20 +322,21 @@ async fn disabled_user_cannot_log_in() {
 
 // ------------------------------------------------------------------ the built binary
 
-/// `target/<profile>/examples/api`. `cargo test` builds it, but `cargo test --all-targets`
-/// builds examples as test harnesses instead, so build the binary when it is missing.
+/// `target/<profile>/examples/api`, built from the current sources once per test run: `cargo
+/// test --all-targets` builds examples as test harnesses instead, and a binary left from an
+/// earlier build would test old code.
 fn example_binary() -> PathBuf {
-    static BUILT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let mut dir = std::env::current_exe().unwrap();
     dir.pop(); // the test binary
     if dir.ends_with("deps") {
         dir.pop();
     }
     let binary = dir.join("examples").join("api");
-    let _once = BUILT
+    let mut built = BUILT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !binary.exists() {
+    if !*built {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build.args(["build", "--example", "api"]);
@@ -344,6 +345,7 @@ fn example_binary() -> PathBuf {
         }
         let status = build.status().unwrap();
         assert!(status.success(), "cargo build --example api failed");
+        *built = true;
     }
     assert!(
         binary.exists(),
@@ -372,7 +374,26 @@ fn run_binary(vars: &[(&str, &str)]) -> (bool, String) {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every caller expects a refusal at start; a server that starts anyway is stopped and reported.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{vars:?}: the server started instead of refusing to: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -439,6 +460,24 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_setting() {
 }
 
 #[test]
+fn development_key_refused_on_a_public_bind() {
+    // Neither JWT_SECRET nor JWT_KEY_FILE (run_binary removes them): the development key, whose
+    // private half is in the repository, must not sign for a server reachable from elsewhere.
+    for bind in ["0.0.0.0:0", "[::]:0"] {
+        let (ok, stderr) = run_binary(&[("BIND", bind)]);
+        assert!(!ok, "{bind}: started with the development key");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("{bind}: {stderr}"));
+        for named in ["JWT_SECRET", "JWT_KEY_FILE", "BIND", "development key"] {
+            assert!(line.contains(named), "{bind}: {named} not in {line}");
+        }
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
+}
+
+#[test]
 fn development_key_warning_and_graceful_shutdown() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -479,4 +518,285 @@ fn development_key_warning_and_graceful_shutdown() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("development key"), "{stderr}");
     assert!(stderr.contains("shut down"), "{stderr}");
+}
+
+// ------------------------------------------------------------------ the published document
+
+/// Checks that `res` (the answer to `method path`) is listed in the published document with its
+/// status, its body's content type and every header the document says it carries; returns the body.
+async fn assert_documented(doc: &Value, method: &str, path: &str, res: reqwest::Response) -> Value {
+    let status = res.status().as_u16().to_string();
+    let operation = &doc["paths"][path][method.to_ascii_lowercase()];
+    assert!(
+        operation.is_object(),
+        "{method} {path} is not in openapi.json"
+    );
+    let listed = &operation["responses"][&status];
+    assert!(
+        listed.is_object(),
+        "{method} {path} answered {status}, which openapi.json does not list (it lists {:?})",
+        operation["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect::<Vec<_>>())
+    );
+    if let Some(headers) = listed["headers"].as_object() {
+        for (name, header) in headers {
+            if header["required"] == true {
+                assert!(
+                    res.headers().contains_key(name.as_str()),
+                    "{method} {path} {status}: no {name} header"
+                );
+            }
+        }
+    }
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = res.bytes().await.unwrap();
+    match listed["content"].as_object() {
+        Some(content) => {
+            let content_type = content_type.unwrap_or_default();
+            assert!(
+                content.contains_key(&content_type),
+                "{method} {path} {status}: content type {content_type} not listed"
+            );
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            if res_is_refusal(&status) {
+                assert_eq!(
+                    listed["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Refusal"
+                );
+                assert!(body["error"].is_string(), "{method} {path}: {body}");
+                assert!(
+                    body["error_description"].is_string(),
+                    "{method} {path}: {body}"
+                );
+            }
+            body
+        }
+        None => {
+            assert!(
+                body.is_empty(),
+                "{method} {path} {status}: undocumented body"
+            );
+            Value::Null
+        }
+    }
+}
+
+fn res_is_refusal(status: &str) -> bool {
+    status.starts_with('4') || status.starts_with('5')
+}
+
+#[tokio::test]
+async fn published_document_lists_every_refusal() {
+    let (base, _app) = start(&[]).await;
+    let client = reqwest::Client::new();
+    let doc: Value = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let send = |method: &str, path: &str| {
+        client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{base}{path}"),
+        )
+    };
+    let protected = [
+        ("GET", "/me"),
+        ("GET", "/editor/drafts"),
+        ("GET", "/admin/stats"),
+        ("POST", "/auth/logout"),
+        ("DELETE", "/auth/session"),
+    ];
+
+    // Credentials: empty or malformed bearer token (400), none (401, or 204 where optional),
+    // a bad token (401).
+    for (method, path) in protected {
+        for (authorization, expected) in [
+            (Some("Bearer"), 400),
+            (Some("Bearer "), 400),
+            (Some("Bearer a b"), 400),
+            (None, if method == "DELETE" { 204 } else { 401 }),
+            (Some("Bearer not.a.token"), 401),
+        ] {
+            let mut request = send(method, path);
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            let res = request.send().await.unwrap();
+            assert_eq!(
+                res.status().as_u16(),
+                expected,
+                "{method} {path} {authorization:?}"
+            );
+            let body = assert_documented(&doc, method, path, res).await;
+            if expected == 400 {
+                assert_eq!(body["error"], "invalid_request");
+            }
+        }
+    }
+    // The cookie of DELETE /auth/session is optional, and so is every other input of it.
+    let session_delete = &doc["paths"]["/auth/session"]["delete"];
+    assert!(
+        session_delete["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_object().is_some_and(serde_json::Map::is_empty)),
+        "DELETE /auth/session must list anonymous access: {session_delete}"
+    );
+    for param in session_delete["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert_ne!(param["required"], true, "{param}");
+    }
+
+    // Roles: 403 insufficient_scope.
+    for (user, path) in [
+        ("carol", "/editor/drafts"),
+        ("carol", "/admin/stats"),
+        ("bob", "/admin/stats"),
+    ] {
+        let token = login(&client, &base, user).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = get(&client, format!("{base}{path}"), &token).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{user} {path}");
+        assert_documented(&doc, "GET", path, res).await;
+    }
+
+    // Bodies of the /auth routes.
+    let big = "x".repeat(17 * 1024);
+    for path in ["/auth/login", "/auth/session", "/auth/refresh"] {
+        let json = |body: Value| send("POST", path).json(&body);
+        let mut cases = vec![
+            (json(json!({})), 400, "missing"),
+            (
+                json(json!({ "grant_type": "other" })),
+                400,
+                "unsupported_grant_type",
+            ),
+            (json(json!("a string")), 400, "object"),
+            (
+                send("POST", path)
+                    .header("content-type", "text/plain")
+                    .body("x"),
+                415,
+                "",
+            ),
+            (
+                send("POST", path)
+                    .header("content-type", "application/json")
+                    .body(big.clone()),
+                413,
+                "",
+            ),
+        ];
+        if path == "/auth/refresh" {
+            cases.push((
+                json(json!({ "refresh_token": "not.a.token" })),
+                401,
+                "invalid_grant",
+            ));
+        } else {
+            cases.push((
+                json(json!({ "username": "nobody", "password": "wrong" })),
+                401,
+                "invalid_grant",
+            ));
+        }
+        for (request, expected, says) in cases {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status().as_u16(), expected, "POST {path} ({says})");
+            let body = assert_documented(&doc, "POST", path, res).await;
+            assert!(
+                body.to_string().contains(says),
+                "POST {path}: {body} does not say {says}"
+            );
+        }
+    }
+
+    // Throttling: 429 + Retry-After once an account has had too many failures.
+    for path in ["/auth/login", "/auth/session"] {
+        let mut last = None;
+        for _ in 0..12 {
+            let res = send("POST", path)
+                .json(&json!({ "username": "locked-out", "password": "wrong" }))
+                .send()
+                .await
+                .unwrap();
+            if res.status() == StatusCode::TOO_MANY_REQUESTS {
+                last = Some(res);
+                break;
+            }
+        }
+        let res = last.unwrap_or_else(|| panic!("POST {path}: never throttled"));
+        assert_documented(&doc, "POST", path, res).await;
+    }
+
+    // Cookie mode: no refresh cookie (401), a live cookie session without its CSRF header (403).
+    let res = send("POST", "/auth/session/refresh").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_documented(&doc, "POST", "/auth/session/refresh", res).await;
+    let res = send("POST", "/auth/session")
+        .json(&json!({ "username": "bob", "password": "bob-dev-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookies = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_documented(&doc, "POST", "/auth/session", res).await;
+    let cookie = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+            .clone()
+    };
+    for (method, path, name) in [
+        ("POST", "/auth/session/refresh", "__Secure-refresh_token="),
+        ("POST", "/auth/logout", "__Host-access_token="),
+        ("DELETE", "/auth/session", "__Host-access_token="),
+    ] {
+        let res = send(method, path)
+            .header("cookie", cookie(name))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let body = assert_documented(&doc, method, path, res).await;
+        assert_eq!(body["error"], "csrf_failed");
+    }
+
+    // Another method on a listed path: 405 with Allow, and the same refusal body as the others.
+    for (method, path, allow) in [
+        ("PUT", "/auth/login", "POST"),
+        ("PUT", "/auth/session", "POST, DELETE"),
+        ("POST", "/me", "GET, HEAD"),
+        ("DELETE", "/health", "GET, HEAD"),
+    ] {
+        let res = send(method, path).send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{method} {path}");
+    }
 }

@@ -5,8 +5,8 @@
 fn the_readme_quotes_the_service_example_whole() {
     let root = env!("CARGO_MANIFEST_DIR");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
-    let example =
-        std::fs::read_to_string(format!("{root}/examples/service.rs")).expect("examples/service.rs");
+    let example = std::fs::read_to_string(format!("{root}/examples/service.rs"))
+        .expect("examples/service.rs");
     let section = readme
         .split("## In your service\n")
         .nth(1)
@@ -21,5 +21,9 @@ fn the_readme_quotes_the_service_example_whole() {
         "README.md's \"In your service\" block differs from examples/service.rs"
     );
     // Short enough to read in one screen: the newcomer's hand-written service was 226 lines.
-    assert!(example.lines().count() <= 100, "{} lines", example.lines().count());
+    assert!(
+        example.lines().count() <= 100,
+        "{} lines",
+        example.lines().count()
+    );
 }

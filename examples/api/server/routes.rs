@@ -3,17 +3,17 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokengate::{AuthRouter, Gate, KeyRing, RequireRole, SharedClaims};
+use tokengate::{AuthRouter, Error, Gate, KeyRing, RequestError, RequireRole, SharedClaims};
 
 use super::openapi;
 use super::users::SqliteUsers;
@@ -61,6 +61,8 @@ pub(crate) fn router(state: AppState, auth: AuthRouter) -> Router {
         .route("/admin/stats", get(stats))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi_json))
+        // Before `nest`: it applies to the routes above; the `/auth` routes answer their own.
+        .method_not_allowed_fallback(method_not_allowed)
         .nest("/auth", auth.router())
         .with_state(state)
         .layer(middleware::from_fn(log_request))
@@ -193,9 +195,20 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Another method on one of the routes above (all `GET`): 405 with `Allow`, in the crate's one
+/// refusal format like every other refusal.
+async fn method_not_allowed(State(state): State<AppState>) -> Response {
+    state
+        .gate
+        .reject(Error::Request(RequestError::MethodNotAllowed {
+            allow: "GET, HEAD",
+        }))
+        .into_response()
+}
+
 /// `GET /openapi.json`.
-pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi::document())
+pub(crate) async fn openapi_json() -> JsonBody<Value> {
+    JsonBody(openapi::document())
 }
 
 /// One structured log line per request: method, path (never the query, which could hold a

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use tokengate::{Algorithm, Key};
 
 /// The development key committed under `keys/`, used when neither `JWT_SECRET` nor `JWT_KEY_FILE`
-/// is set.
+/// is set and `BIND` is a loopback address (refused otherwise: its private half is public).
 const DEV_KEY_PEM: &str = include_str!("../../../keys/dev-es256.pem");
 /// Its key id.
 const DEV_KEY_KID: &str = "dev-es256";
@@ -133,6 +133,16 @@ impl Settings {
                 (key, KeySource::File(path))
             }
             (None, None) => {
+                // Its private half is public (in the repository): anyone could mint admin tokens
+                // for a server reachable from elsewhere. Only a loopback listener may use it.
+                if !bind.ip().to_canonical().is_loopback() {
+                    return Err(SettingError(format!(
+                        "JWT_SECRET or JWT_KEY_FILE: one is required when BIND ({bind}) is not a \
+                         loopback address; without them the server would sign with the \
+                         development key committed under keys/, with which anyone can mint tokens \
+                         (set JWT_SECRET or JWT_KEY_FILE, or BIND=127.0.0.1:3000 for development)"
+                    )));
+                }
                 let key = Key::from_pem(DEV_KEY_PEM.as_bytes())
                     .map_err(|e| SettingError(format!("development key: {e}")))?
                     .with_kid(DEV_KEY_KID);
@@ -216,6 +226,35 @@ mod tests {
                 .unwrap()
                 .cookie_secure
         );
+    }
+
+    #[test]
+    fn development_key_is_refused_off_loopback() {
+        for bind in [
+            "0.0.0.0:3000",
+            "[::]:3000",
+            "192.0.2.10:3000",
+            "[2001:db8::1]:3000",
+        ] {
+            let err = settings(&[("BIND", bind)]).unwrap_err().to_string();
+            for named in ["JWT_SECRET", "JWT_KEY_FILE", "BIND", bind] {
+                assert!(err.contains(named), "{bind}: {named} not in {err}");
+            }
+            assert!(err.contains("development key"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+            // With a key of its own, any address is fine.
+            let own = settings(&[("BIND", bind), ("JWT_SECRET", &"s".repeat(32))]).unwrap();
+            assert_eq!(own.key_source, KeySource::Secret);
+        }
+        for bind in [
+            "127.0.0.1:3000",
+            "127.0.0.2:0",
+            "[::1]:3000",
+            "[::ffff:127.0.0.1]:3000",
+        ] {
+            let s = settings(&[("BIND", bind)]).unwrap();
+            assert_eq!(s.key_source, KeySource::Development, "{bind}");
+        }
     }
 
     #[test]
