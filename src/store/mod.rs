@@ -33,7 +33,7 @@ pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 pub struct NewFamily {
     /// The family (session) id, carried by its tokens as `sid`.
     pub id: String,
-    /// The subject the session belongs to.
+    /// The subject the session belongs to ([`Store::revoke_subject`] revokes the family).
     pub sub: String,
     /// The `jti` of the family's first refresh token.
     pub jti: String,
