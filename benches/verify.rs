@@ -8,7 +8,8 @@
 //! `tokengate_verify` runs with the verified-token cache off, so every check is done on every
 //! call (the benchmark presents one token again and again, which the cache would otherwise
 //! answer); `tokengate_verify_cache_hit` is the same call with the cache on (the default), for
-//! a token presented again.
+//! a token presented again; for ES256, `tokengate_verify_cache_hit_twin` presents the token's
+//! twin (`s` replaced by `n − s`) after the token itself was cached.
 //!
 //! Run: `cargo bench --bench verify`. Compare the lines of a group; they run side by side.
 
@@ -64,6 +65,24 @@ fn raw_public_key(key: &Key) -> ParsedPublicKey {
         }
         _ => ParsedPublicKey::new(&sig::ED25519, b("x")).expect("ed"),
     }
+}
+
+/// The ES256 twin of a token: its signature's `s` replaced by `n − s` (n the P-256 group order).
+fn es256_twin(token: &str) -> String {
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    let (input, sig) = token.rsplit_once('.').expect("dots");
+    let mut sig = URL_SAFE_NO_PAD.decode(sig).expect("b64");
+    let mut borrow = 0u16;
+    for i in (0..32).rev() {
+        let d = u16::from(N[i]) + 256 - u16::from(sig[32 + i]) - borrow;
+        sig[32 + i] = u8::try_from(d & 0xff).expect("byte");
+        borrow = u16::from(d < 256);
+    }
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
 fn bench_alg(c: &mut Criterion, alg: Algorithm) {
@@ -129,6 +148,26 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
             black_box(claims)
         });
     });
+
+    if alg == Algorithm::ES256 {
+        // The other of the two ECDSA strings of one token, presented after the first was cached.
+        let twin = es256_twin(token);
+        let _: Claims = cached
+            .verify(token)
+            .now_or_never()
+            .expect("ready")
+            .expect("valid");
+        group.bench_function("tokengate_verify_cache_hit_twin", |b| {
+            b.iter(|| {
+                let claims: Claims = cached
+                    .verify(black_box(twin.as_str()))
+                    .now_or_never()
+                    .expect("ready")
+                    .expect("valid");
+                black_box(claims)
+            });
+        });
+    }
 
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| {

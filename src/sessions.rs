@@ -56,7 +56,8 @@ impl TokenPair {
 ///   [`DEFAULT_IDLE_TIMEOUT`], 14 days): [`TokenError::SessionExpired`](crate::TokenError::SessionExpired). Refresh tokens are minted with a
 ///   lifetime of `idle_timeout` (capped by `lifetime`).
 /// - **Logout.** [`Sessions::logout`] denylists the access token's `jti` and revokes its family.
-///   [`Sessions::logout_everywhere`] refuses every token of a subject issued up to now.
+///   [`Sessions::logout_everywhere`] refuses every token of a subject issued up to now and ends
+///   its sessions, even one whose refresh is in flight.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -368,7 +369,28 @@ impl Sessions {
     }
 
     /// "Log out everywhere": every token of `sub` issued up to now (by `iat`, this very second
-    /// included) is refused, whatever its session; logins from the next second on work.
+    /// included) is refused, whatever its session, and every session of `sub` the store knows is
+    /// revoked; logins from the next second on work.
+    ///
+    /// # Why the sessions are revoked too
+    ///
+    /// A cut-off alone loses to a refresh in flight. [`Sessions::refresh_with`] checks the
+    /// cut-off, awaits the application's user lookup, then mints and rotates: a cut-off written
+    /// during the lookup, with minting in the next second, gives a pair whose `iat` is after the
+    /// cut-off, and the session lives on (a thief holding a refresh token only needs one refresh
+    /// in flight). So [`Store::revoke_subject`] revokes the subject's families in the same atomic
+    /// step (one lock, one Lua script) as the cut-off. A rotation is then ordered against it by
+    /// the store itself: after it, [`Store::rotate`] answers [`Rotation::Revoked`]
+    /// ([`TokenError::SessionRevoked`](crate::TokenError::SessionRevoked)); before it, the new
+    /// pair carries the now revoked `sid` and is refused by the revocation check.
+    ///
+    /// The other way — re-checking the cut-off inside [`Store::rotate`] — was not taken: the
+    /// cut-off's instant is read from the clock before it is written, so a refresh minting in
+    /// the next second and rotating between that read and the write would still win, and
+    /// closing that would need every rotation to agree with every cut-off on one clock. Revoking
+    /// the families does not depend on `iat` or clocks at all, leaves the rotation (the hot write)
+    /// unchanged, and costs one subject → families index in the store and one write per session
+    /// on this (rare) call.
     ///
     /// # Errors
     /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).

@@ -32,6 +32,16 @@ pub(crate) fn sign<C: Serialize>(key: &Key, typ: &str, claims: &C) -> Result<Str
     Ok(out)
 }
 
+/// The compact JWS of a signing input (`base64url(header) "." base64url(claims)`) and a raw
+/// signature.
+pub(crate) fn join(signing_input: &str, signature: &[u8]) -> String {
+    let mut out = String::with_capacity(signing_input.len() + 1 + signature.len().div_ceil(3) * 4);
+    out.push_str(signing_input);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut out);
+    out
+}
+
 /// Splits a compact JWS into (signing input, header, payload, signature).
 pub(crate) fn split(token: &str) -> Result<(&str, &str, &str, &str), Error> {
     let (signing_input, signature) = token

@@ -17,6 +17,7 @@ use jsonwebtoken::jwk::ThumbprintHash;
 use zeroize::Zeroizing;
 
 use super::algorithm::Algorithm;
+use super::low_s;
 use super::secret::min_secret_len;
 use super::{b64url, invalid};
 use crate::error::{Error, InternalError, KeyError, TokenError};
@@ -301,7 +302,9 @@ impl Key {
         matches!(self.material, Material::Hmac(_))
     }
 
-    /// Signs `message`, returning the raw signature (JWS encoding: ECDSA as fixed `r || s`).
+    /// Signs `message`, returning the raw signature (JWS encoding: ECDSA as fixed `r || s`, always
+    /// low-S: aws-lc returns either of the twins `(r, s)`, `(r, n − s)`, and the high one is
+    /// replaced by its low twin, so that no token we mint has a twin that is "more canonical").
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         match &self.material {
             Material::Hmac(k) => Ok(hmac::sign(k, message).as_ref().to_vec()),
@@ -316,11 +319,15 @@ impl Key {
             }
             Material::Ec {
                 pair: Some(pair), ..
-            } => Ok(pair
-                .sign(&SystemRandom::new(), message)
-                .map_err(|_| Error::Internal(InternalError::Crypto))?
-                .as_ref()
-                .to_vec()),
+            } => {
+                let signature = pair
+                    .sign(&SystemRandom::new(), message)
+                    .map_err(|_| Error::Internal(InternalError::Crypto))?;
+                let signature = signature.as_ref();
+                Ok(self
+                    .low_s_twin(signature)
+                    .unwrap_or_else(|| signature.to_vec()))
+            }
             Material::Ed {
                 pair: Some(pair), ..
             } => Ok(pair.sign(message).as_ref().to_vec()),
@@ -363,6 +370,17 @@ impl Key {
             Ok(())
         } else {
             Err(Error::Token(TokenError::InvalidSignature))
+        }
+    }
+
+    /// For an ECDSA key and a signature `r || s` of its curve whose `s` is high
+    /// (`(n − 1) / 2 < s < n`): the low-S twin `r || n − s`, which verifies exactly when the
+    /// signature does. `None` for any other key or signature (a low `s`, `s` out of range, another
+    /// length), which has no other form. See `keys/low_s.rs`.
+    pub(crate) fn low_s_twin(&self, signature: &[u8]) -> Option<Vec<u8>> {
+        match self.material {
+            Material::Ec { .. } => low_s::low_s(signature, low_s::order(self.alg)?),
+            _ => None,
         }
     }
 

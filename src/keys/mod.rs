@@ -9,8 +9,8 @@
 //! tokens it signed have expired, then remove it.
 //!
 //! The module's files: [`Algorithm`] (`algorithm.rs`), [`Key`] and its signing and verifying
-//! (`key.rs`), keys from HMAC secrets (`secret.rs`), from PEM (`pem.rs`), to and from JWK
-//! (`jwk.rs`), and [`KeyRing`] (`ring.rs`).
+//! (`key.rs`), low-S ECDSA signatures (`low_s.rs`), keys from HMAC secrets (`secret.rs`), from
+//! PEM (`pem.rs`), to and from JWK (`jwk.rs`), and [`KeyRing`] (`ring.rs`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +20,7 @@ use crate::error::{Error, KeyError};
 mod algorithm;
 mod jwk;
 mod key;
+mod low_s;
 mod pem;
 mod ring;
 mod secret;

@@ -69,6 +69,9 @@ struct State {
     /// jti → keep until.
     jtis: HashMap<String, i64>,
     families: HashMap<String, Family>,
+    /// sub → the ids of its families (for "log out everywhere"); not counted as records, since it
+    /// holds no more ids than `families` and is purged with it.
+    sessions: HashMap<String, Vec<String>>,
     /// sub → cut-off.
     subjects: HashMap<String, Cutoff>,
     failures: HashMap<String, Failures>,
@@ -110,6 +113,11 @@ impl State {
         let before = self.len();
         self.jtis.retain(|_, keep| *keep > now);
         self.families.retain(|_, f| f.keep_until > now);
+        let families = &self.families;
+        self.sessions.retain(|_, ids| {
+            ids.retain(|id| families.contains_key(id));
+            !ids.is_empty()
+        });
         self.subjects.retain(|_, c| c.keep_until > now);
         self.failures.retain(|_, f| f.ends() > now);
         before - self.len()
@@ -323,6 +331,11 @@ impl Store for MemoryStore {
             return Err(Error::config("family id", "already in use"));
         }
         self.make_room(&mut state, now, Room::Grant)?;
+        state
+            .sessions
+            .entry(family.sub)
+            .or_default()
+            .push(family.id.clone());
         state.families.insert(
             family.id,
             Family {
@@ -371,6 +384,15 @@ impl Store for MemoryStore {
     async fn revoke_subject(&self, sub: &str, cutoff: i64, keep_until: i64) -> Result<(), Error> {
         let now = self.inner.clock.now();
         let mut state = self.lock();
+        // The subject's families first, under the same lock as the cut-off (see the trait).
+        let State {
+            sessions, families, ..
+        } = &mut *state;
+        for id in sessions.get(sub).into_iter().flatten() {
+            if let Some(f) = families.get_mut(id) {
+                f.revoked = true;
+            }
+        }
         if let Some(c) = state.subjects.get_mut(sub) {
             c.at = c.at.max(cutoff);
             c.keep_until = c.keep_until.max(keep_until);

@@ -33,7 +33,7 @@ pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore, MemoryStoreBuilder};
 pub struct NewFamily {
     /// The family (session) id, carried by its tokens as `sid`.
     pub id: String,
-    /// The subject the session belongs to.
+    /// The subject the session belongs to ([`Store::revoke_subject`] revokes the family).
     pub sub: String,
     /// The `jti` of the family's first refresh token.
     pub jti: String,
@@ -208,9 +208,17 @@ pub trait Store: Revocation {
     async fn revoke_family(&self, family: &str) -> Result<bool, Error>;
 
     /// "Log out everywhere": every token of `sub` issued at or before `cutoff` (by `iat`) is
-    /// refused from now on. The record is kept until `keep_until` (the longest lifetime a token
-    /// issued at `cutoff` can have, plus leeway). A later cut-off replaces an earlier one; an
-    /// earlier one never replaces a later one.
+    /// refused from now on, and every family of `sub` the store holds is revoked (as by
+    /// [`Store::revoke_family`]), in one atomic step. The cut-off is kept until `keep_until` (the
+    /// longest lifetime a token issued at `cutoff` can have, plus leeway). A later cut-off
+    /// replaces an earlier one; an earlier one never replaces a later one.
+    ///
+    /// Revoking the families is what makes the operation hold against a refresh in flight (see
+    /// [`Sessions::logout_everywhere`](crate::Sessions::logout_everywhere)): a rotation that
+    /// commits after this call answers [`Rotation::Revoked`], and the tokens of a rotation that
+    /// committed before it are refused by their `sid`, whatever their `iat`. A backend therefore
+    /// keeps an index from subject to family ids ([`NewFamily::sub`]), written by
+    /// [`Store::create_family`].
     ///
     /// # Errors
     /// [`Unavailable::Store`](crate::Unavailable::Store), [`Unavailable::StoreFull`](crate::Unavailable::StoreFull).

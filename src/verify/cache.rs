@@ -8,8 +8,35 @@
 //! What it never skips: the time checks (`exp`, `nbf`, `iat` against the clock, redone on every
 //! hit) and the revocation hook (asked after the cache, on every request). What it never holds: a
 //! token that failed any check. It is keyed by the whole token and compared in constant time, so a
-//! token that differs from a cached one in any byte is verified from scratch. It belongs to one
-//! [`Verifier`](super::Verifier), whose key ring, issuers, audiences and leeway cannot change.
+//! token that differs from a cached one in any byte is verified from scratch — but for the one
+//! exception below. It belongs to one [`Verifier`](super::Verifier), whose key ring, issuers,
+//! audiences and leeway cannot change.
+//!
+//! # ECDSA twins share an entry
+//!
+//! An ECDSA signature `(r, s)` verifies exactly when `(r, n − s)` does (`n` the group order; see
+//! `keys/low_s.rs`), so an ES256/ES384 token has a twin string with the same claims. Both are
+//! accepted (RFC 7518 allows either, other issuers mint high-S), so the string is not the token's
+//! identity, and keyed by the string the cache would hold a token twice and answer its twin as a
+//! stranger. So the verifier keys an ECDSA token by its *low-S form*: header and claims as
+//! presented, signature with `s` replaced by `min(s, n − s)` (`Key::low_s_twin`; the form of any
+//! other token is the token itself). It looks a presented token up as presented first — the
+//! tokens this crate mints are low-S, so for them nothing changes — and on a miss, once the header
+//! has chosen the key and the signature is decoded, under its low-S form, *before* checking the
+//! signature. It inserts a verified token under its low-S form.
+//!
+//! Why a hit never answers for a signature that does not verify. An entry is made only under the
+//! key `h.p.low(σ)` where `σ` verified over `h.p` with the key `h` names. A presented `h'.p'.σ'`
+//! hits it only if `h'.p'.low(σ') = h.p.low(σ)` (as presented, `σ'` is then `low(σ)` itself, and
+//! `low(low(σ)) = low(σ)`): so `h' = h` and `p' = p` byte for byte — the same header, hence the
+//! same key and curve, and the same claims — and `low(σ') = low(σ)`. `low` leaves `r` alone and
+//! maps exactly the two values `s` and `n − s` (for `0 < s < n`) to one; a byte string that is no
+//! signature of the curve (another length, `s = 0`, `s ≥ n`) it leaves as it is, and that cannot
+//! equal the low form of a valid `σ`. So `σ'` is `σ` or its twin, and it verifies: the entry's
+//! claims are exactly what a check from scratch would give. A forged or corrupted signature (any
+//! other `r` or `s`) has a low form of its own, finds no entry, and is verified from scratch and
+//! refused. The extra work is done on a miss only (a decode the miss needs anyway, a comparison,
+//! and for a high `s` one subtraction and one lookup).
 
 use std::any::Any;
 use std::fmt;

@@ -67,6 +67,14 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// A token taken apart by steps 1–4, its signature decoded but not yet checked.
+struct Signed<'a> {
+    signing_input: &'a str,
+    payload_b64: &'a str,
+    key: &'a Arc<Key>,
+    signature: &'a [u8],
+}
+
 /// Checks tokens against a key ring.
 ///
 /// It applies the RFC 8725 (JWT Best Current Practices) checks in this order, failing on
@@ -94,7 +102,10 @@ pub trait Revocation: Send + Sync + fmt::Debug + 'static {
 /// identical string comes again (compared in constant time), steps 1–5 and the claims parse are
 /// skipped; the time checks of step 6 are redone against the clock and step 7 is asked as always,
 /// so a cached token expires and is revoked exactly like any other. Tokens that fail a check are
-/// never cached, and a token differing from a cached one in any byte is verified from scratch. The
+/// never cached, and a token differing from a cached one in any byte is verified from scratch —
+/// with one exception: an ES256/ES384 token's *twin* (its signature's `s` replaced by `n − s`,
+/// which verifies exactly when the original does) shares its entry, since the cache holds ECDSA
+/// tokens under their low-S form; a token's string is not its identity, its `jti` is. The
 /// cache belongs to this verifier, whose keys and settings cannot change.
 /// [`DangerousVerifier::verify_without_revocation`](crate::dangerous::DangerousVerifier::verify_without_revocation) never uses it.
 ///
@@ -357,19 +368,48 @@ impl Verifier {
         let Some(cache) = &self.inner.cache else {
             return self.check_stateless(token, kind).map(Arc::new);
         };
-        // Only the time checks can change their answer for the same token and verifier.
-        let hit = cache.get(token, kind, |claims: &Arc<Claims<T>>| {
-            self.check_times(claims).map(|()| Arc::clone(claims))
-        });
-        if let Some(answer) = hit {
-            if answer.is_err() {
-                cache.remove(token);
-            }
+        // The token as presented: every token this crate mints is its own cache key.
+        if let Some(answer) = self.cached(cache, token, kind) {
             return answer;
         }
-        let claims = Arc::new(self.check_stateless(token, kind)?);
-        cache.insert(token, kind, &claims);
+        let (mut sig_buf, mut sig_heap) = ([0u8; 512], Vec::new());
+        let signed = self.signed(token, kind, &mut sig_buf, &mut sig_heap)?;
+        // A high-S ECDSA token is cached under its low-S twin, so that the two share one entry:
+        // asked again under that form, before the signature check. Sound because only the twin
+        // of a verified signature has the same low-S form (the argument: the `cache` module).
+        let low_s = signed
+            .key
+            .low_s_twin(signed.signature)
+            .map(|low| jws::join(signed.signing_input, &low));
+        let cache_key = low_s.as_deref().unwrap_or(token);
+        if low_s.is_some()
+            && let Some(answer) = self.cached(cache, cache_key, kind)
+        {
+            return answer;
+        }
+        let claims = Arc::new(self.check_signed(&signed)?);
+        cache.insert(cache_key, kind, &claims);
         Ok(claims)
+    }
+
+    /// The cached answer for `key`, with the time checks redone (the only checks whose answer
+    /// can change for the same token and verifier); `None` when not cached.
+    fn cached<T>(
+        &self,
+        cache: &cache::VerifiedCache,
+        key: &str,
+        kind: &TokenKind,
+    ) -> Option<Result<Arc<Claims<T>>, Error>>
+    where
+        T: Send + Sync + 'static,
+    {
+        let answer = cache.get(key, kind, |claims: &Arc<Claims<T>>| {
+            self.check_times(claims).map(|()| Arc::clone(claims))
+        })?;
+        if answer.is_err() {
+            cache.remove(key);
+        }
+        Some(answer)
     }
 
     /// Asks the revocation hook (if any) about already verified claims.
@@ -434,6 +474,19 @@ impl Verifier {
         token: &str,
         kind: &TokenKind,
     ) -> Result<Claims<T>, Error> {
+        let (mut sig_buf, mut sig_heap) = ([0u8; 512], Vec::new());
+        let signed = self.signed(token, kind, &mut sig_buf, &mut sig_heap)?;
+        self.check_signed(&signed)
+    }
+
+    /// Steps 1–4 (size, shape, header, key) and the signature's decoding; not its check.
+    fn signed<'a>(
+        &'a self,
+        token: &'a str,
+        kind: &TokenKind,
+        sig_buf: &'a mut [u8; 512],
+        sig_heap: &'a mut Vec<u8>,
+    ) -> Result<Signed<'a>, Error> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_size {
             return Err(Error::Token(TokenError::TooLarge {
@@ -442,26 +495,29 @@ impl Verifier {
         }
         let (signing_input, header_b64, payload_b64, signature_b64) = jws::split(token)?;
         let key = self.select_key(header_b64, kind)?;
-
-        // Signature, before any claim is looked at.
         if signature_b64.is_empty() {
             return Err(Error::Token(TokenError::InvalidSignature));
         }
-        let (mut sig_buf, mut sig_heap) = ([0u8; 512], Vec::new());
-        let signature = jws::decode(
-            signature_b64,
-            &mut sig_buf,
-            &mut sig_heap,
-            TokenPart::Signature,
-        )?;
-        if !key.verify(signing_input.as_bytes(), signature) {
+        let signature = jws::decode(signature_b64, sig_buf, sig_heap, TokenPart::Signature)?;
+        Ok(Signed {
+            signing_input,
+            payload_b64,
+            key,
+            signature,
+        })
+    }
+
+    /// Steps 5 and 6: the signature, then (only once it holds) the claims.
+    fn check_signed<T: DeserializeOwned>(&self, signed: &Signed<'_>) -> Result<Claims<T>, Error> {
+        if !signed
+            .key
+            .verify(signed.signing_input.as_bytes(), signed.signature)
+        {
             return Err(Error::Token(TokenError::InvalidSignature));
         }
-
-        // Claims.
         let (mut payload_buf, mut payload_heap) = ([0u8; 1024], Vec::new());
         let payload = jws::decode(
-            payload_b64,
+            signed.payload_b64,
             &mut payload_buf,
             &mut payload_heap,
             TokenPart::Claims,

@@ -9,6 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tokengate::TokenError;
 use tokengate::{
@@ -27,9 +29,12 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(Key::from_secret(Algorithm::HS256, &[7u8; 32]).unwrap())
+}
+
+fn setup_with(key: Key) -> Setup {
     let clock = ManualClock::new(T0);
-    let ring =
-        Arc::new(KeyRing::new(Key::from_secret(Algorithm::HS256, &[7u8; 32]).unwrap()).unwrap());
+    let ring = Arc::new(KeyRing::new(key).unwrap());
     let issuer = Issuer::builder(Arc::clone(&ring))
         .issuer("iss")
         .audience("aud")
@@ -232,4 +237,180 @@ async fn the_verifier_debug_output_never_shows_a_cached_token() {
     let signature = issued.token.rsplit_once('.').unwrap().1;
     assert!(!shown.contains(signature), "{shown}");
     assert!(shown.contains("len: 1"), "{shown}");
+}
+
+// ----- ECDSA twins (issue 13, defect 3) -----
+//
+// An ECDSA signature (r, s) has a twin (r, n − s) that verifies over the same message with the
+// same key, so a token has a twin string with the same claims. RFC 7518 allows either, and other
+// libraries mint high-S signatures, so both verify; the cache must treat them as one token, and a
+// signature that is neither must never be answered from the cache.
+
+/// The group order n of P-256 and P-384, big-endian.
+const P256_N: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+const P384_N: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn ec_algs() -> [(Algorithm, Vec<u8>); 2] {
+    [
+        (Algorithm::ES256, hex(P256_N)),
+        (Algorithm::ES384, hex(P384_N)),
+    ]
+}
+
+/// `a − b` for big-endian numbers of one length (a ≥ b).
+fn minus(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; a.len()];
+    let mut borrow = 0i16;
+    for i in (0..a.len()).rev() {
+        let d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(d < 0);
+        out[i] = u8::try_from(d.rem_euclid(256)).unwrap();
+    }
+    out
+}
+
+/// The token with its signature `r || s` replaced by `f(r, s)`.
+fn with_signature(token: &str, f: impl FnOnce(&[u8], &[u8]) -> Vec<u8>) -> String {
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    let (r, s) = sig.split_at(sig.len() / 2);
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(f(r, s)))
+}
+
+/// The twin of an ECDSA token: `s` replaced by `n − s`.
+fn twin(token: &str, n: &[u8]) -> String {
+    with_signature(token, |r, s| [r, &minus(n, s)].concat())
+}
+
+/// Whether the token's `s` is at most (n − 1) / 2.
+fn is_low_s(token: &str, n: &[u8]) -> bool {
+    let sig = URL_SAFE_NO_PAD
+        .decode(token.rsplit_once('.').unwrap().1)
+        .unwrap();
+    let s = &sig[sig.len() / 2..];
+    // s ≤ n − 1 − s, i.e. s ≤ (n − 1) / 2 for odd n.
+    s <= minus(&minus(n, &[vec![0; n.len() - 1], vec![1]].concat()), s).as_slice()
+}
+
+#[tokio::test]
+async fn ecdsa_signatures_we_mint_are_low_s() {
+    for (alg, n) in ec_algs() {
+        let s = setup_with(Key::generate(alg).unwrap().0);
+        for i in 0..64 {
+            let issued = s
+                .issuer
+                .issue_access(&Grant::new(format!("user{i}")))
+                .unwrap();
+            assert!(
+                is_low_s(&issued.token, &n),
+                "{alg:?}: a high-S signature minted"
+            );
+            // Its twin (high-S) verifies: `n` is right and high-S stays accepted (interop).
+            assert_eq!(
+                both(&s, &twin(&issued.token, &n)).await.unwrap().sub,
+                format!("user{i}")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ecdsa_twin_shares_the_cache_entry_of_its_original() {
+    for (alg, n) in ec_algs() {
+        let s = setup_with(Key::generate(alg).unwrap().0);
+        let cached = &s.verifiers[0];
+        for first_the_twin in [false, true] {
+            let issued = s.issuer.issue_access(&Grant::new("alice")).unwrap();
+            let (original, twin) = (issued.token.clone(), twin(&issued.token, &n));
+            let (first, second) = if first_the_twin {
+                (&twin, &original)
+            } else {
+                (&original, &twin)
+            };
+            assert_ne!(first, second);
+            // Same claims, with and without the cache...
+            assert_eq!(
+                both(&s, first).await.unwrap(),
+                both(&s, second).await.unwrap()
+            );
+            // ...and one cache entry: the second string is answered with the claims the first
+            // one's verification put in the cache (verify_shared hands out the cached `Arc`).
+            let a = cached.verify_shared::<NoExtra>(first).await.unwrap();
+            let b = cached.verify_shared::<NoExtra>(second).await.unwrap();
+            assert!(
+                Arc::ptr_eq(&a, &b),
+                "{alg:?}: the twin has a cache entry of its own"
+            );
+            // The twin is the same token for revocation too: its jti.
+            s.store
+                .revoke_token(&issued.jti, issued.expires_at)
+                .await
+                .unwrap();
+            for token in [first, second] {
+                assert!(matches!(
+                    both(&s, token).await,
+                    Err(Error::Token(TokenError::Revoked))
+                ));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_corrupted_ecdsa_signature_never_verifies_right_after_its_original_was_cached() {
+    for (alg, n) in ec_algs() {
+        let s = setup_with(Key::generate(alg).unwrap().0);
+        let issued = s.issuer.issue_access(&Grant::new("alice")).unwrap();
+        let one = [vec![0; n.len() - 1], vec![1]].concat();
+        let zero = vec![0; n.len()];
+        let flip = |v: &[u8], i: usize| {
+            let mut v = v.to_vec();
+            v[i] ^= 1;
+            v
+        };
+        let forgeries = [
+            // s or r one bit off, in the last and the first byte.
+            with_signature(&issued.token, |r, s| [r, &flip(s, s.len() - 1)].concat()),
+            with_signature(&issued.token, |r, s| [r, &flip(s, 0)].concat()),
+            with_signature(&issued.token, |r, s| [&flip(r, r.len() - 1), s].concat()),
+            // The twin with r one bit off; n − s + 1 (one off the twin); n − 1 − s.
+            with_signature(&issued.token, |r, s| {
+                [&flip(r, 0), &minus(&n, s)[..]].concat()
+            }),
+            with_signature(&issued.token, |r, s| {
+                [r, &minus(&n, &minus(s, &one))[..]].concat()
+            }),
+            with_signature(&issued.token, |r, s| {
+                [r, &minus(&minus(&n, &one), s)[..]].concat()
+            }),
+            // Out of range: s = 0, s = n, r = n.
+            with_signature(&issued.token, |r, _| [r, &zero[..]].concat()),
+            with_signature(&issued.token, |r, _| [r, &n[..]].concat()),
+            with_signature(&issued.token, |_, s| [&n[..], s].concat()),
+        ];
+        for round in 0..2 {
+            // Cached (and its twin too, in the second round).
+            assert!(both(&s, &issued.token).await.is_ok());
+            if round == 1 {
+                assert!(both(&s, &twin(&issued.token, &n)).await.is_ok());
+            }
+            for (i, forged) in forgeries.iter().enumerate() {
+                assert_ne!(forged, &issued.token);
+                assert!(
+                    matches!(
+                        both(&s, forged).await,
+                        Err(Error::Token(TokenError::InvalidSignature))
+                    ),
+                    "{alg:?}: forgery {i} accepted"
+                );
+            }
+        }
+    }
 }

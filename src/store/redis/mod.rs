@@ -68,7 +68,11 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// Every write is one Lua script (one atomic step in Redis). [`Store::rotate`] compares the
 /// family's current refresh `jti` and swaps it in the same script, so of two instances racing on
 /// one refresh token exactly one gets [`Rotation::Rotated`]; the other sees a spent token
-/// ([`Rotation::Reused`]) and revokes the family. Failure counters are counted by a script too.
+/// ([`Rotation::Reused`]) and revokes the family. [`Store::revoke_subject`] revokes every family
+/// listed under the subject in `{prefix}sessions:{sub}` and stores the cut-off in one script, so
+/// no rotation slips between the two. Failure counters are counted by a script too. (That script
+/// derives the family keys from the index rather than receiving them as `KEYS`, and several
+/// scripts touch keys of different hash slots: the store needs one Redis primary, not a cluster.)
 ///
 /// Keys start with the prefix (default [`DEFAULT_REDIS_PREFIX`], `tokengate:`):
 ///
@@ -78,6 +82,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// | `{prefix}revoked:fam` | sorted set | revoked family id → its `keep_until` | likewise |
 /// | `{prefix}cutoff`, `{prefix}cutoff:keep` | hash, sorted set | subject → cut-off, subject → keep-until | likewise |
 /// | `{prefix}fam:{id}` | hash | one refresh family (current `jti`, lifetimes, revoked flag) | `EXPIREAT` its `keep_until` |
+/// | `{prefix}sessions:{sub}` | sorted set | the subject's family ids → their `keep_until` (for "log out everywhere") | members purged past their score; the key at the latest score |
 /// | `{prefix}fail:{key}` | hash | one failure counter | `EXPIREAT` the end of its window or lock-out |
 /// | `{prefix}events` | pub/sub channel | one message per revocation | — |
 ///
@@ -189,6 +194,15 @@ impl Keys {
 
     fn family(&self, id: &str) -> String {
         format!("{}fam:{id}", self.prefix)
+    }
+
+    /// The family key of `id` is `{family_prefix}{id}`.
+    fn family_prefix(&self) -> String {
+        format!("{}fam:", self.prefix)
+    }
+
+    fn sessions(&self, sub: &str) -> String {
+        format!("{}sessions:{sub}", self.prefix)
     }
 
     fn failures(&self, key: &str) -> String {
@@ -430,12 +444,14 @@ impl Store for RedisStore {
         let keep = clamp(family.keep_until.max(family.expires_at));
         let created: i64 = CREATE_FAMILY_SCRIPT
             .key(self.inner.keys.family(&family.id))
+            .key(self.inner.keys.sessions(&family.sub))
             .arg(&family.sub)
             .arg(&family.jti)
             .arg(family.expires_at)
             .arg(family.idle_timeout)
             .arg(now)
             .arg(keep)
+            .arg(&family.id)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -487,19 +503,27 @@ impl Store for RedisStore {
     }
 
     async fn revoke_subject(&self, sub: &str, cutoff: i64, keep_until: i64) -> Result<(), Error> {
-        let (at, keep): (i64, i64) = REVOKE_SUBJECT_SCRIPT
-            .key(&self.inner.keys.cutoffs)
-            .key(&self.inner.keys.cutoff_keep)
+        let keys = &self.inner.keys;
+        let (at, keep, ids, keeps): (i64, i64, Vec<String>, Vec<i64>) = REVOKE_SUBJECT_SCRIPT
+            .key(&keys.cutoffs)
+            .key(&keys.cutoff_keep)
+            .key(keys.sessions(sub))
+            .key(&keys.families)
             .arg(sub)
             .arg(cutoff)
             .arg(clamp(keep_until))
             .arg(self.now())
-            .arg(&self.inner.keys.channel)
+            .arg(&keys.channel)
+            .arg(keys.family_prefix())
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
+        let mut view = self.inner.view.write();
+        for (id, keep) in ids.iter().zip(keeps) {
+            view.add_family(id, keep);
+        }
         if keep > 0 {
-            self.inner.view.write().add_cutoff(sub, at, keep);
+            view.add_cutoff(sub, at, keep);
         }
         Ok(())
     }

@@ -38,14 +38,18 @@ return keep
 "
 );
 
-/// KEYS: fam:{id}. ARGV: sub, jti, expires_at, idle, now, keep.
-const CREATE_FAMILY: &str = r"
+/// KEYS: fam:{id}, sessions:{sub}. ARGV: sub, jti, expires_at, idle, now, keep, id.
+const CREATE_FAMILY: &str = concat!(
+    index_add!(),
+    r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'current', ARGV[2], 'expires_at', ARGV[3],
   'idle', ARGV[4], 'last_used', ARGV[5], 'keep_until', ARGV[6], 'revoked', '0')
 redis.call('EXPIREAT', KEYS[1], ARGV[6])
+index_add(KEYS[2], ARGV[7], ARGV[6], ARGV[5])
 return 1
-";
+"
+);
 
 /// KEYS: fam:{id}, revoked:fam. ARGV: presented, next, now, id, channel.
 /// Returns {code, keep}: 0 unknown, 1 revoked, 2 reused (now revoked), 3 expired, 4 rotated.
@@ -81,15 +85,29 @@ return keep
 "
 );
 
-/// KEYS: cutoff, cutoff:keep. ARGV: sub, at, keep, now, channel. Returns {at, keep}, {0, 0} when
-/// nothing was stored.
+/// KEYS: cutoff, cutoff:keep, sessions:{sub}, revoked:fam. ARGV: sub, at, keep, now, channel,
+/// family key prefix (`{prefix}fam:`). Revokes the subject's families (as `REVOKE_FAMILY`), then
+/// stores the cut-off. Returns {at, keep, revoked family ids, their keep-untils}; at and keep are
+/// 0 when no cut-off was stored.
 const REVOKE_SUBJECT: &str = concat!(
     index_add!(),
     r"
+local ids, keeps = {}, {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[4], '+inf')) do
+  local fam = ARGV[6] .. id
+  local fkeep = redis.call('HGET', fam, 'keep_until')
+  if fkeep then
+    redis.call('HSET', fam, 'revoked', '1')
+    fkeep = index_add(KEYS[4], id, fkeep, ARGV[4])
+    redis.call('PUBLISH', ARGV[5], 'f ' .. string.format('%d', fkeep) .. ' ' .. id)
+    table.insert(ids, id)
+    table.insert(keeps, fkeep)
+  end
+end
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 for _, s in ipairs(gone) do redis.call('HDEL', KEYS[1], s) end
 local old = redis.call('HGET', KEYS[1], ARGV[1])
-if (not old) and tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return {0, 0} end
+if (not old) and tonumber(ARGV[3]) <= tonumber(ARGV[4]) then return {0, 0, ids, keeps} end
 local at = tonumber(ARGV[2])
 if old and tonumber(old) > at then at = tonumber(old) end
 local keep = index_add(KEYS[2], ARGV[1], ARGV[3], ARGV[4])
@@ -97,7 +115,7 @@ redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', at))
 local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if top[2] then redis.call('EXPIREAT', KEYS[1], top[2]) end
 redis.call('PUBLISH', ARGV[5], 's ' .. string.format('%d', at) .. ' ' .. string.format('%d', keep) .. ' ' .. ARGV[1])
-return {at, keep}
+return {at, keep, ids, keeps}
 "
 );
 

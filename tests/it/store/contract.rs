@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use tokengate::store::{NewFamily, Rotation, TokenRef};
 use tokengate::{
-    Algorithm, Error, Grant, Issuer, Key, KeyRing, NoExtra, Store, ThrottlePolicy, TokenError,
-    Verifier,
+    Algorithm, Claims, Error, Grant, Issuer, Key, KeyRing, NoExtra, Store, ThrottlePolicy,
+    TokenError, Verifier,
 };
 
 use super::harness::{Harness, challenge, eventually, family, token};
@@ -58,6 +58,7 @@ contract! {
     absolute_lifetime_edge_is_exact,
     revoke_family_reports_whether_it_was_known,
     subject_cutoff_refuses_tokens_issued_up_to_it,
+    log_out_everywhere_revokes_the_subjects_families,
     another_instance_sees_existing_revocations_and_follows_cutoffs,
     concurrent_rotation_of_one_token_has_exactly_one_winner,
     throttling_locks_after_the_limit_for_the_lockout_then_starts_over,
@@ -68,6 +69,7 @@ contract! {
     logout_on_a_is_refused_on_b,
     refresh_reuse_is_detected_across_instances,
     concurrent_refresh_from_both_instances_has_exactly_one_success,
+    log_out_everywhere_during_a_refresh_leaves_no_live_session,
 }
 
 async fn revoked(s: &dyn Store, t: TokenRef<'_>) -> bool {
@@ -195,6 +197,40 @@ async fn subject_cutoff_refuses_tokens_issued_up_to_it(h: &Harness) {
     assert!(revoked(s, token("b", "alice", None, t0)).await);
     s.revoke_subject("alice", t0 + 5, t0 + 600).await.unwrap();
     assert!(revoked(s, token("e", "alice", None, t0 + 5)).await);
+}
+
+/// "Log out everywhere" revokes every family of the subject in the same step as the cut-off: a
+/// rotation after it is refused whatever the presented or the next token's `iat`, and so are the
+/// families' access tokens issued after the cut-off. Other subjects' families are untouched.
+async fn log_out_everywhere_revokes_the_subjects_families(h: &Harness) {
+    let (s, t0) = (&*h.store, h.t0);
+    s.create_family(family("f", "r1", t0)).await.unwrap();
+    s.create_family(family("g", "q1", t0)).await.unwrap();
+    s.create_family(NewFamily {
+        sub: "bob".into(),
+        ..family("b", "b1", t0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.rotate("g", "q1", "q2").await.unwrap(), Rotation::Rotated);
+    s.revoke_subject("alice", t0, t0 + 500).await.unwrap();
+    // A token of the family issued after the cut-off (minted by a refresh that was in flight).
+    assert!(revoked(s, token("late", "alice", Some("f"), t0 + 1)).await);
+    assert_eq!(s.rotate("f", "r1", "r2").await.unwrap(), Rotation::Revoked);
+    assert_eq!(s.rotate("g", "q2", "q3").await.unwrap(), Rotation::Revoked);
+    // Another instance sees the revoked families too.
+    let other = h.another().await;
+    eventually("another instance sees the revoked families", || async {
+        revoked(&*other, token("late", "alice", Some("g"), t0 + 1)).await
+    })
+    .await;
+    // Bob's session lives; a family alice starts after the cut-off lives.
+    assert!(!revoked(s, token("x", "bob", Some("b"), t0 + 1)).await);
+    assert_eq!(s.rotate("b", "b1", "b2").await.unwrap(), Rotation::Rotated);
+    h.clock.advance(1);
+    s.create_family(family("n", "n1", t0 + 1)).await.unwrap();
+    assert!(!revoked(s, token("y", "alice", Some("n"), t0 + 1)).await);
+    assert_eq!(s.rotate("n", "n1", "n2").await.unwrap(), Rotation::Rotated);
 }
 
 /// Revocations of all three kinds made through one handle hold through handles made later, and
@@ -485,6 +521,44 @@ async fn refresh_reuse_is_detected_across_instances(h: &Harness) {
     )
     .await;
     assert_eq!(a.get_me(&first.access.token).await.status(), 401);
+}
+
+/// Issue 13, defect 2: a refresh whose user lookup is in flight while the subject logs out
+/// everywhere, minting in the next second (so the new pair's `iat` is after the cut-off), must
+/// not leave a live session: the lookup is held on a channel while the test logs out.
+async fn log_out_everywhere_during_a_refresh_leaves_no_live_session(h: &Harness) {
+    let (a, b) = h.pair().await;
+    let pair = a.sessions.start(Grant::new("alice")).await.unwrap();
+    let (looking_up, looked_up) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let refresh = a
+        .sessions
+        .refresh_with(&pair.refresh.token, |c: Claims<NoExtra>| async move {
+            looking_up.send(()).unwrap();
+            released.await.unwrap();
+            Ok(Grant::new(c.sub))
+        });
+    let logout = async {
+        looked_up.await.unwrap();
+        b.sessions.logout_everywhere("alice").await.unwrap();
+        h.clock.advance(1); // the new pair is minted in the next second
+        release.send(()).unwrap();
+    };
+    let (refreshed, ()) = tokio::join!(refresh, logout);
+    if let Ok(next) = &refreshed {
+        // Without the fix: a pair issued after the cut-off, still accepted.
+        let access = a.verifier.verify::<NoExtra>(&next.access.token).await;
+        let again = a.sessions.refresh::<NoExtra>(&next.refresh.token).await;
+        panic!("the refresh won over log-out-everywhere: access {access:?}, refresh {again:?}");
+    }
+    assert!(
+        matches!(refreshed, Err(Error::Token(TokenError::SessionRevoked))),
+        "{refreshed:?}"
+    );
+    assert!(matches!(
+        a.verifier.verify::<NoExtra>(&pair.access.token).await,
+        Err(Error::Token(TokenError::Revoked))
+    ));
 }
 
 async fn concurrent_refresh_from_both_instances_has_exactly_one_success(h: &Harness) {
