@@ -327,7 +327,12 @@ impl Store for MemoryStore {
     async fn create_family(&self, family: NewFamily) -> Result<(), Error> {
         let now = self.inner.clock.now();
         let mut state = self.lock();
-        if state.families.contains_key(&family.id) {
+        // A family past its keep_until is forgotten (as the trait says), purged or not yet.
+        if state
+            .families
+            .get(&family.id)
+            .is_some_and(|f| f.keep_until > now)
+        {
             return Err(Error::config("family id", "already in use"));
         }
         self.make_room(&mut state, now, Room::Grant)?;
@@ -353,7 +358,11 @@ impl Store for MemoryStore {
     async fn rotate(&self, family: &str, presented: &str, next: &str) -> Result<Rotation, Error> {
         let now = self.inner.clock.now();
         let mut state = self.lock();
-        let Some(f) = state.families.get_mut(family) else {
+        let Some(f) = state
+            .families
+            .get_mut(family)
+            .filter(|f| f.keep_until > now)
+        else {
             return Ok(Rotation::Unknown);
         };
         if f.revoked {
@@ -373,10 +382,12 @@ impl Store for MemoryStore {
     }
 
     async fn revoke_family(&self, family: &str) -> Result<bool, Error> {
+        let now = self.inner.clock.now();
         let mut state = self.lock();
         Ok(state
             .families
             .get_mut(family)
+            .filter(|f| f.keep_until > now)
             .map(|f| f.revoked = true)
             .is_some())
     }

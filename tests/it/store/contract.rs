@@ -70,6 +70,7 @@ contract! {
     refresh_reuse_is_detected_across_instances,
     concurrent_refresh_from_both_instances_has_exactly_one_success,
     log_out_everywhere_during_a_refresh_leaves_no_live_session,
+    a_family_is_forgotten_at_its_keep_until,
 }
 
 async fn revoked(s: &dyn Store, t: TokenRef<'_>) -> bool {
@@ -181,6 +182,32 @@ async fn revoke_family_reports_whether_it_was_known(h: &Harness) {
     // The revoked family is remembered until keep_until (`memory` checks that it goes then).
     h.clock.set(t0 + 1999);
     assert!(revoked(s, token("a", "alice", Some("f"), t0)).await);
+}
+
+/// A family is forgotten at its keep_until, as the trait says, whether or not a purge has run:
+/// `rotate` answers Unknown, `revoke_family` false, and the id may be used again. (The memory
+/// store used to answer from the stale record until its purger ran: Expired, true, "in use".)
+async fn a_family_is_forgotten_at_its_keep_until(h: &Harness) {
+    let (s, t0) = (&*h.store, h.t0);
+    let mut short = family("short", "r1", t0);
+    short.expires_at = t0 + 1;
+    short.keep_until = t0 + 1;
+    s.create_family(short).await.unwrap();
+    h.clock.set(t0 + 2);
+    // Redis expires its keys by its own clock (the harness's Redis clock starts at real time).
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_eq!(
+        s.rotate("short", "r1", "r2").await.unwrap(),
+        Rotation::Unknown
+    );
+    assert!(!s.revoke_family("short").await.unwrap());
+    s.create_family(family("short", "n1", t0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rotate("short", "n1", "n2").await.unwrap(),
+        Rotation::Rotated
+    );
 }
 
 // ----- subject cut-offs -----
