@@ -432,10 +432,11 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ClaimsVisitor<T> {
             return Ok(Err(problem));
         }
         // The member whose value is being read, so that a failure can name it.
-        let current: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+        // A borrowed name costs no allocation; it becomes a String only if the claims fail.
+        let current: std::cell::RefCell<Option<Cow<'de, str>>> = std::cell::RefCell::new(None);
         let extra = T::deserialize(de::value::MapDeserializer::new(extras.into_iter().map(
             |(k, v)| {
-                *current.borrow_mut() = Some(k.to_string());
+                *current.borrow_mut() = Some(k.clone());
                 (CowKey(k), v)
             },
         )));
@@ -483,7 +484,7 @@ impl<'de> IntoDeserializer<'de, serde_json::Error> for CowKey<'de> {
 /// Why the application's claims type refused the token's members, naming the claim: serde's
 /// "missing field" names a field of the application's type; otherwise the member being read when
 /// it failed. The value is never shown (serde's own message can quote it).
-fn app_claims_error(error: &serde_json::Error, reading: Option<String>) -> Error {
+fn app_claims_error(error: &serde_json::Error, reading: Option<Cow<'_, str>>) -> Error {
     let text = error.to_string();
     if let Some(name) = text
         .strip_prefix("missing field `")
@@ -494,7 +495,7 @@ fn app_claims_error(error: &serde_json::Error, reading: Option<String>) -> Error
     }
     match reading {
         Some(name) if name.len() <= 64 && !name.chars().any(char::is_control) => {
-            Error::Token(TokenError::InvalidAppClaim(name))
+            Error::Token(TokenError::InvalidAppClaim(name.into_owned()))
         }
         _ => Error::Token(TokenError::InvalidJson(TokenPart::Claims)),
     }
